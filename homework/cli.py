@@ -1,0 +1,116 @@
+"""`hw5`: the homework for a person. Each subcommand is a thin shell over library calls."""
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import time
+from pathlib import Path
+from typing import Callable, List, Optional
+
+from .errors import HomeworkError
+from .settings import Settings
+
+log = logging.getLogger("hw5")
+
+
+def add_settings_flags(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("settings (flags > HW5_* environment > YAML file > profile defaults)")
+    group.add_argument("--profile", choices=("embedded", "real"), help="embedded (offline, default) or real")
+    group.add_argument("--config", type=Path, help="YAML settings file (default ./hw5.yaml if present)")
+    group.add_argument("--cache-dir", dest="cache_dir", help="data and module cache (default $XDG_CACHE_HOME/hw5)")
+    group.add_argument("--results-dir", dest="results_dir", help="where run records go (default ./results)")
+    group.add_argument("--device-label", dest="device_label", help="names this device in records and benchmarks")
+    group.add_argument("--seed", type=int)
+    group.add_argument("--flowers-dir", dest="flowers_dir", help="a local flower_photos folder (real profile)")
+    group.add_argument("--mnist-path", dest="mnist_path", help="a local mnist.npz (real profile)")
+    group.add_argument("--hub-module", dest="hub_module", help="TF Hub handle or local SavedModel to use instead of the registry's")
+
+
+def settings_from(args: argparse.Namespace) -> Settings:
+    names = ("profile", "cache_dir", "results_dir", "device_label", "seed", "flowers_dir", "mnist_path", "hub_module")
+    return Settings.load({n: getattr(args, n, None) for n in names}, config=getattr(args, "config", None))
+
+
+def cmd_data(args: argparse.Namespace) -> int:
+    from .prepare import prepare
+
+    settings = settings_from(args)
+    steps = prepare(settings, progress=_progress)
+    print(f"{'item':<34} {'state':<7} {'seconds':>8}  detail")
+    for step in steps:
+        print(f"{step.name:<34} {step.state:<7} {step.seconds:>8.1f}  {step.detail}")
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    import pytest
+
+    settings = settings_from(args)
+    checks = _checks_dir()
+    cmd_data(args)
+    pytest_args = [str(checks), "-p", "no:cacheprovider", f"--profile={settings.profile}", f"--hw5-cache-dir={settings.cache_dir}"]
+    if settings.device_label:
+        pytest_args.append(f"--device-label={settings.device_label}")
+    if args.record:
+        pytest_args.append(f"--record={args.record}")
+    pytest_args += args.pytest_args
+    print(f"\nhw5 run: pytest {' '.join(pytest_args)}", flush=True)
+    return int(pytest.main(pytest_args))
+
+
+def _checks_dir() -> Path:
+    for candidate in (Path.cwd() / "checks", Path(__file__).resolve().parent.parent / "checks"):
+        if (candidate / "conftest.py").is_file() or any(candidate.glob("test_*.py")):
+            return candidate
+    raise HomeworkError("checks/: not found; run hw5 run from the project checkout (pip install -e .)")
+
+
+def _progress(index: int, total: int, name: str) -> None:
+    width = 24
+    done = int(width * index / total)
+    print(f"[{'#' * done}{'.' * (width - done)}] {index}/{total} {name}", flush=True)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="hw5", description="Homework 5 (TF2 and TF1): run, measure, grade, report.")
+    parser.add_argument("-v", "--verbose", action="store_true", help="show progress details")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    def command(name: str, func: Callable, help_text: str) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        p.set_defaults(func=func)
+        return p
+
+    p = command("run", cmd_run, "the main job: prepare data and modules, run every homework check, write the record")
+    add_settings_flags(p)
+    p.add_argument("--record", help="run record to write (default results/<device-label>.json)")
+    p.add_argument("pytest_args", nargs=argparse.REMAINDER, help="extra pytest arguments after --")
+
+    p = command("data", cmd_data, "build the embedded data and stand-in modules into the cache (idempotent)")
+    add_settings_flags(p)
+    return parser
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(format="hw5: %(message)s", level=logging.INFO if args.verbose else logging.WARNING, stream=sys.stderr)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    if getattr(args, "pytest_args", None) and args.pytest_args[0] == "--":
+        args.pytest_args = args.pytest_args[1:]
+    started = time.perf_counter()
+    try:
+        return args.func(args)
+    except HomeworkError as exc:
+        print(f"hw5: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"\nhw5: interrupted after {time.perf_counter() - started:.0f}s", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

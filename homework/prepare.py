@@ -1,0 +1,67 @@
+"""`hw5 data`: put every data set and module the homework needs into the cache.
+Idempotent: what is present and intact is kept, what is missing or corrupt is rebuilt."""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Callable, List, Optional, Tuple
+
+from .data import trees
+from .data.mnist import load_mnist
+from .models import modules, standins
+from .models.registry import INCEPTION_V3, MOBILENET_V2, get_architecture
+from .settings import Settings
+
+
+@dataclass(frozen=True)
+class Step:
+    name: str
+    state: str  # built | cached | ready
+    seconds: float
+    detail: str
+
+
+def architectures(settings: Settings):
+    """The TF2 transfer module, the retrain architecture and Inception v3 (questions 12-13)."""
+    chosen = [MOBILENET_V2, get_architecture(settings.architecture), INCEPTION_V3]
+    return list({a.name: a for a in chosen}.values())
+
+
+def _tree_step(settings: Settings, name: str, get: Callable[[], trees.TreeSource]) -> Tuple[str, str]:
+    source = get()
+    count = sum(1 for _ in source.root.rglob("*.jpg"))
+    size = sum(p.stat().st_size for p in source.root.rglob("*.jpg"))
+    state = ("built" if source.built else "cached") if source.stand_in else "ready"
+    return state, f"{count} images, {size / 1e6:.1f} MB, {source.identity}"
+
+
+def _module_step(settings: Settings, arch) -> Tuple[str, str]:
+    cached = settings.profile == "embedded" and bool(standins.verify(modules.standin_dir(settings, arch)))
+    module = modules.get_module(arch, settings)
+    params = f"{module.parameters:,} parameters, " if module.parameters else ""
+    return ("cached" if cached else "built") if module.stand_in else "ready", f"{params}{module.identity}"
+
+
+def prepare(settings: Settings, progress: Optional[Callable[[int, int, str], None]] = None) -> List[Step]:
+    def mnist():
+        data = load_mnist(settings)
+        return "ready", f"{len(data.y_train)} train + {len(data.y_test)} test digits, {data.source}"
+
+    plan = [("MNIST", mnist)]
+    plan.append(("flowers tree", lambda: _tree_step(settings, "flowers", lambda: trees.flowers(settings))))
+    if settings.profile == "embedded":
+        per_class = max(settings.own_images_per_class)
+        plan.append(("own-images tree", lambda: _tree_step(settings, "own", lambda: trees.own_images(settings, per_class))))
+    for arch in architectures(settings):
+        plan.append((f"module {arch.name}", lambda arch=arch: _module_step(settings, arch)))
+
+    steps = []
+    for index, (name, action) in enumerate(plan):
+        if progress:
+            progress(index, len(plan), name)
+        started = time.perf_counter()
+        state, detail = action()
+        steps.append(Step(name, state, time.perf_counter() - started, detail))
+    if progress:
+        progress(len(plan), len(plan), "done")
+    return steps

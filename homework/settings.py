@@ -1,0 +1,156 @@
+"""One Settings object for every task: profile, paths, sizes, seeds.
+
+Values come from, highest first: CLI flags, environment (HW5_<FIELD>), a YAML file
+(--config, HW5_CONFIG, or ./hw5.yaml), then the profile's defaults. The `embedded`
+profile runs offline on generated and shipped data with small sizes; `real` uses TF Hub,
+keras.datasets and the flower_photos folder at the homework's own sizes.
+"""
+from __future__ import annotations
+
+import dataclasses
+import os
+import typing
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any, Mapping, Optional, Tuple
+
+import yaml
+
+from .errors import HomeworkError
+
+PROFILES = ("embedded", "real")
+
+
+def default_cache_dir(env: Mapping[str, str] = os.environ) -> Path:
+    if env.get("HW5_CACHE_DIR"):
+        return Path(env["HW5_CACHE_DIR"]).expanduser()
+    base = env.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base).expanduser() / "hw5"
+
+
+@dataclass(frozen=True)
+class Settings:
+    profile: str = "embedded"
+    cache_dir: Path = field(default_factory=default_cache_dir)
+    results_dir: Path = Path("results")
+    device_label: Optional[str] = None
+    seed: int = 0
+    seeds: Tuple[int, ...] = (0, 1, 2)
+
+    # data
+    mnist_path: Optional[Path] = None  # a local mnist.npz for the real profile
+    flowers_dir: Optional[Path] = None  # a flower_photos folder for the real profile
+    hub_module: Optional[str] = None  # a TF Hub handle or local SavedModel instead of the registry's
+    flowers_images_per_class: int = 40  # embedded generator
+    flowers_image_px: int = 128  # embedded generator
+    mnist_train_limit: int = 0  # 0 = all
+
+    # TF2 tasks
+    mnist_epochs: int = 5
+    transfer_image_size: int = 96
+    transfer_epochs: int = 2
+    batch_size: int = 32
+    memory_budget_mb: int = 0  # 0 = no budget
+    l2_values: Tuple[float, ...] = (1e-5, 1e-4, 1e-3)
+    dropout_values: Tuple[float, ...] = (0.05, 0.2, 0.5)
+
+    # TF1 retrain
+    architecture: str = "mobilenet_0.50_224"
+    training_steps: int = 500
+    learning_rates: Tuple[float, ...] = (0.005, 0.01, 1.0)
+    own_images_per_class: Tuple[int, ...] = (3, 6, 12)
+
+    @property
+    def stand_in(self) -> bool:
+        return self.profile == "embedded"
+
+    def replace(self, **changes: Any) -> "Settings":
+        return dataclasses.replace(self, **changes)
+
+    def as_dict(self) -> dict:
+        return {f.name: _plain(getattr(self, f.name)) for f in fields(self)}
+
+    @classmethod
+    def load(
+        cls,
+        cli: Optional[Mapping[str, Any]] = None,
+        env: Mapping[str, str] = os.environ,
+        config: Optional[Path] = None,
+    ) -> "Settings":
+        cli = {k: v for k, v in (cli or {}).items() if v is not None}
+        config = config or (Path(env["HW5_CONFIG"]) if env.get("HW5_CONFIG") else None)
+        if config is None and Path("hw5.yaml").is_file():
+            config = Path("hw5.yaml")
+        from_file = _read_yaml(config) if config else {}
+        from_env = {
+            f.name: env[f"HW5_{f.name.upper()}"] for f in fields(cls) if f"HW5_{f.name.upper()}" in env
+        }
+        layers = [(str(config), from_file), ("environment", from_env), ("command line", cli)]
+
+        profile = "embedded"
+        for _, layer in layers:
+            profile = layer.get("profile", profile)
+        values: dict = dict(PROFILE_DEFAULTS.get(str(profile), {}))
+        values["cache_dir"] = default_cache_dir(env)
+        types = typing.get_type_hints(cls)
+        for source, layer in layers:
+            for key, raw in layer.items():
+                if key not in types:
+                    raise HomeworkError(f"{source}: unknown setting '{key}'")
+                values[key] = _coerce(raw, types[key], f"{source}: setting '{key}'")
+        settings = cls(**values)
+        if settings.profile not in PROFILES:
+            raise HomeworkError(f"setting 'profile' must be one of {', '.join(PROFILES)}, not '{settings.profile}'")
+        return settings
+
+
+# The homework's own sizes for the real profile; the embedded profile keeps the small class defaults.
+PROFILE_DEFAULTS = {
+    "embedded": {},
+    "real": {
+        "transfer_image_size": 224,
+        "training_steps": 4000,
+        "flowers_images_per_class": 0,
+        "own_images_per_class": (5, 10, 20),
+    },
+}
+
+
+def _read_yaml(path: Path) -> dict:
+    try:
+        data = yaml.safe_load(Path(path).read_text()) or {}
+    except OSError as exc:
+        raise HomeworkError(f"{path}: cannot read settings file ({exc.strerror})") from exc
+    except yaml.YAMLError as exc:
+        raise HomeworkError(f"{path}: not valid YAML ({str(exc).splitlines()[0]})") from exc
+    if not isinstance(data, dict):
+        raise HomeworkError(f"{path}: settings file must be a mapping of setting: value")
+    return data
+
+
+def _coerce(raw: Any, annotation: Any, where: str) -> Any:
+    origin = typing.get_origin(annotation)
+    args = typing.get_args(annotation)
+    if origin is typing.Union:  # Optional[X]
+        if raw is None or (isinstance(raw, str) and raw.lower() in ("", "none")):
+            return None
+        return _coerce(raw, next(a for a in args if a is not type(None)), where)
+    if origin in (tuple, Tuple):
+        items = raw.split(",") if isinstance(raw, str) else list(raw if isinstance(raw, (list, tuple)) else [raw])
+        return tuple(_coerce(i.strip() if isinstance(i, str) else i, args[0], where) for i in items if i != "")
+    try:
+        if annotation is bool:
+            return raw if isinstance(raw, bool) else str(raw).lower() in ("1", "true", "yes", "on")
+        if annotation is Path:
+            return Path(str(raw)).expanduser()
+        return annotation(raw)
+    except (TypeError, ValueError) as exc:
+        raise HomeworkError(f"{where} must be {getattr(annotation, '__name__', annotation)}, got {raw!r}") from exc
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Path):
+        return str(value)
+    if isinstance(value, tuple):
+        return list(value)
+    return value
