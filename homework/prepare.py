@@ -65,3 +65,37 @@ def prepare(settings: Settings, progress: Optional[Callable[[int, int, str], Non
     if progress:
         progress(len(plan), len(plan), "done")
     return steps
+
+
+@dataclass(frozen=True)
+class InputsResult:
+    """What the homework's tasks will read: recorded so every later number has a source."""
+
+    task: str
+    stand_in: bool
+    provenance: dict
+    metrics: dict
+    timings: dict
+
+
+def describe_inputs(settings: Settings) -> InputsResult:
+    from .data.images import load_image_tree
+
+    started = time.perf_counter()
+    steps = prepare(settings)
+    prepared = time.perf_counter() - started
+    mnist = load_mnist(settings)
+    flowers = trees.flowers(settings)
+    tree = load_image_tree(flowers.root, cache_dir=settings.cache_dir)
+    mods = [modules.get_module(a, settings) for a in architectures(settings)]
+    return InputsResult(
+        task="inputs",
+        stand_in=mnist.stand_in or flowers.stand_in or any(m.stand_in for m in mods),
+        provenance={
+            "mnist": mnist.describe(),
+            "flowers": {"identity": flowers.identity, "stand_in": flowers.stand_in, **tree.describe()},
+            "modules": [m.provenance() for m in mods],
+        },
+        metrics={"flowers_classes": len(tree.labels), "flowers_images": len(tree.entries), "mnist_train": len(mnist.y_train), "mnist_test": len(mnist.y_test)},
+        timings={"prepare_s": round(prepared, 3), **{f"{s.name}_s": round(s.seconds, 3) for s in steps}},
+    )

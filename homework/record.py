@@ -13,7 +13,6 @@ import json
 import math
 import os
 import platform
-import sys
 from pathlib import Path
 from typing import Any, Dict, Iterator
 
@@ -169,6 +168,3 @@ def _now() -> str:
 def summary(doc: Dict[str, Any]) -> str:
     tasks = ", ".join(sorted(doc["tasks"])) or "no tasks yet"
     return f"{doc['device_label']} ({doc['provenance']['profile']}): {tasks}"
-
-
-__all__ = ["read", "write", "put_task", "validate", "new_record", "default_path", "RecordError", "to_jsonable", "sys"]

@@ -16,7 +16,7 @@ import logging
 import math
 import re
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, List, Optional, Tuple
 
@@ -208,7 +208,7 @@ def decode_problem(path: Path, data: bytes) -> str:
         return "not an image PIL can read"
     except (OSError, SyntaxError, ValueError) as exc:
         text = str(exc)
-        return "truncated image" if "truncated" in text else f"cannot decode ({text})"
+        return "truncated image" if "truncated" in text.lower() else f"cannot decode ({text})"
     except Image.DecompressionBombError:
         return "image too large to decode safely"
     return ""

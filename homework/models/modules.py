@@ -67,6 +67,9 @@ def _local_or_remote(arch: Architecture, handle: str) -> Module:
     if local.exists():
         if not (local / "saved_model.pb").is_file():
             raise HomeworkError(f"{local}: not a SavedModel folder (no saved_model.pb)")
+        manifest = standins.verify(local)
+        if manifest:  # a stand-in passed by path is still a stand-in
+            return Module(arch, str(local), manifest["recipe"], standins.tree_hash(manifest), True, manifest["parameters"])
         return Module(arch, str(local), f"local module: {local}", files.sha256_tree(local), False)
     return Module(arch, resolve_handle(handle), f"tfhub: {handle}", files.sha256_bytes(handle.encode()), False)
 

@@ -1,0 +1,72 @@
+"""pytest options and fixtures shared by checks/ (the homework) and tests/ (the harness).
+
+    pytest checks/ --profile embedded|real --record results/<label>.json --device-label LABEL
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from homework.settings import Settings
+
+
+def pytest_addoption(parser):
+    group = parser.getgroup("hw5", "Homework 5 harness")
+    group.addoption("--profile", choices=("embedded", "real"), default=None, help="data and modules: embedded (offline) or real")
+    group.addoption("--record", default=None, help="run record to write (default results/<device-label>.json)")
+    group.addoption("--device-label", default=None, help="names this device in records and benchmark storage")
+    group.addoption("--hw5-cache-dir", default=None, help="data and module cache (default $XDG_CACHE_HOME/hw5)")
+
+
+def _settings(config) -> Settings:
+    return Settings.load(
+        {
+            "profile": config.getoption("--profile"),
+            "device_label": config.getoption("--device-label"),
+            "cache_dir": config.getoption("--hw5-cache-dir"),
+        }
+    )
+
+
+def pytest_configure(config):
+    label = config.getoption("--device-label")
+    storage = getattr(config.option, "benchmark_storage", None)
+    if label and storage in (None, "file://./.benchmarks"):
+        # One folder per device, so runs from a Jetson and a PC never share a counter.
+        config.option.benchmark_storage = f"file://./.benchmarks/{label}"
+
+
+def pytest_benchmark_update_machine_info(config, machine_info):
+    from homework import device
+
+    settings = _settings(config)
+    machine_info["hw5"] = {
+        "device_label": settings.device_label or device.default_label(),
+        "profile": settings.profile,
+        "device": device.describe(),
+    }
+
+
+@pytest.fixture(scope="session")
+def settings(pytestconfig) -> Settings:
+    return _settings(pytestconfig)
+
+
+@pytest.fixture(scope="session")
+def record_path(pytestconfig, settings) -> Path:
+    from homework import record
+
+    given = pytestconfig.getoption("--record")
+    return Path(given) if given else record.default_path(settings)
+
+
+@pytest.fixture(scope="session")
+def store(record_path, settings):
+    """store(task_name, result): put a task's result into this run's record."""
+    from homework import record
+
+    def put(name, result):
+        return record.put_task(record_path, settings, name, result)
+
+    return put

@@ -1,0 +1,42 @@
+import time
+
+import numpy as np
+import pytest
+
+from homework.data.mnist import load_mnist
+from homework.errors import HomeworkError, OfflineError
+
+
+def test_embedded_mnist_is_stratified_and_seeded(isolated_settings):
+    a = load_mnist(isolated_settings)
+    b = load_mnist(isolated_settings.replace(seed=1))
+    assert a.stand_in and a.x_train.shape == (4000, 28, 28) and a.x_test.shape == (1000, 28, 28)
+    assert np.bincount(a.y_test).tolist() == [100] * 10 and np.bincount(a.y_train).tolist() == [400] * 10
+    assert np.array_equal(a.x_test, b.x_test)  # the split is fixed
+    assert not np.array_equal(a.y_train, b.y_train)  # the order follows the seed
+    x_train, _, x_test, _ = a.scaled()
+    assert x_train.max() <= 1.0 and x_test.dtype == np.float32
+
+
+def test_real_profile_reads_a_local_npz(isolated_settings, tmp_path):
+    path = tmp_path / "mnist.npz"
+    rng = np.random.default_rng(0)
+    np.savez(path, x_train=rng.integers(0, 255, (20, 28, 28)), y_train=np.arange(20) % 10, x_test=np.zeros((5, 28, 28)), y_test=np.arange(5))
+    data = load_mnist(isolated_settings.replace(profile="real", mnist_path=path))
+    assert not data.stand_in and len(data.y_train) == 20 and "mnist.npz" in data.source
+
+
+def test_bad_npz_is_one_line(isolated_settings, tmp_path):
+    path = tmp_path / "mnist.npz"
+    path.write_bytes(b"not a zip")
+    with pytest.raises(HomeworkError, match="mnist.npz: cannot read"):
+        load_mnist(isolated_settings.replace(profile="real", mnist_path=path))
+
+
+def test_real_profile_offline_fails_fast(isolated_settings, monkeypatch, tmp_path):
+    monkeypatch.setenv("HOME", str(tmp_path))  # no cached ~/.keras/datasets/mnist.npz
+    monkeypatch.setattr("pathlib.Path.home", lambda: tmp_path)
+    started = time.perf_counter()
+    with pytest.raises(OfflineError, match="--profile embedded"):
+        load_mnist(isolated_settings.replace(profile="real"))
+    assert time.perf_counter() - started < 10

@@ -1,0 +1,58 @@
+from pathlib import Path
+
+import pytest
+
+from homework.errors import HomeworkError
+from homework.settings import Settings
+
+
+def test_defaults_are_embedded_and_small():
+    s = Settings.load({}, env={})
+    assert s.profile == "embedded" and s.stand_in
+    assert s.training_steps < 4000
+
+
+def test_real_profile_uses_the_homeworks_sizes():
+    s = Settings.load({"profile": "real"}, env={})
+    assert s.training_steps == 4000 and s.transfer_image_size == 224 and not s.stand_in
+
+
+def test_precedence_cli_over_env_over_yaml(tmp_path):
+    config = tmp_path / "hw5.yaml"
+    config.write_text("seed: 1\nbatch_size: 8\ntraining_steps: 10\nlearning_rates: [0.1, 0.2]\n")
+    env = {"HW5_SEED": "2", "HW5_BATCH_SIZE": "16"}
+    s = Settings.load({"seed": 3}, env=env, config=config)
+    assert s.seed == 3  # CLI
+    assert s.batch_size == 16  # env over YAML
+    assert s.training_steps == 10  # YAML over default
+    assert s.learning_rates == (0.1, 0.2)
+
+
+def test_env_lists_and_paths():
+    s = Settings.load({}, env={"HW5_LEARNING_RATES": "0.5, 1.0", "HW5_CACHE_DIR": "/tmp/x", "HW5_FLOWERS_DIR": "~/f"})
+    assert s.learning_rates == (0.5, 1.0)
+    assert s.cache_dir == Path("/tmp/x")
+    assert s.flowers_dir == Path("~/f").expanduser()
+
+
+def test_profile_from_yaml_picks_its_defaults(tmp_path):
+    config = tmp_path / "c.yaml"
+    config.write_text("profile: real\n")
+    assert Settings.load({}, env={}, config=config).training_steps == 4000
+
+
+@pytest.mark.parametrize(
+    "yaml_text, message",
+    [("nonsense: 1\n", "unknown setting 'nonsense'"), ("seed: abc\n", "setting 'seed' must be int"), ("- 1\n", "must be a mapping"), ("seed: [\n", "not valid YAML")],
+)
+def test_bad_settings_file_is_one_line_naming_it(tmp_path, yaml_text, message):
+    config = tmp_path / "bad.yaml"
+    config.write_text(yaml_text)
+    with pytest.raises(HomeworkError) as err:
+        Settings.load({}, env={}, config=config)
+    assert message in str(err.value) and "bad.yaml" in str(err.value) and "\n" not in str(err.value)
+
+
+def test_unknown_profile_rejected():
+    with pytest.raises(HomeworkError, match="profile"):
+        Settings.load({"profile": "cloud"}, env={})
