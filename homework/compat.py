@@ -119,9 +119,13 @@ def limit_gpu_memory(megabytes: int) -> bool:
     Returns False when there is no GPU to cap."""
     if not gpus:
         return False
-    tf.config.set_logical_device_configuration(
-        gpus[0], [tf.config.LogicalDeviceConfiguration(memory_limit=int(megabytes))]
-    )
+    try:
+        tf.config.set_logical_device_configuration(
+            gpus[0], [tf.config.LogicalDeviceConfiguration(memory_limit=int(megabytes))]
+        )
+    except RuntimeError:  # the GPU is already initialised in this process
+        logging.getLogger("hw5").warning("GPU already initialised: memory budget applies to batch sizing only")
+        return False
     return True
 
 

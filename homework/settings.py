@@ -51,6 +51,7 @@ class Settings:
     transfer_epochs: int = 2
     batch_size: int = 32
     memory_budget_mb: int = 0  # 0 = no budget
+    simulate_oom_above: int = 0  # raise TF's OOM error for batches above this (0 = never); exercises the retry path
     l2_values: Tuple[float, ...] = (1e-5, 1e-4, 1e-3)
     dropout_values: Tuple[float, ...] = (0.05, 0.2, 0.5)
 

@@ -1,0 +1,98 @@
+"""A feature-vector module as a TF1 frozen GraphDef with the codelab's input interface.
+
+The TF1 retrain flow imports a frozen graph (as the codelab does with its downloaded
+archives); any TF2 module (TF Hub handle or stand-in) is turned into one here: a float
+placeholder named like the codelab's input op (`input` for MobileNet, `Mul` for
+Inception v3) taking [batch, size, size, 3] normalised as (pixel - mean) / std, mapped
+back to the module's [0, 1] input, and the bottleneck as an identity op. The result is
+plain TF1 ops with no function library, cached by module hash.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from .. import files
+from ..settings import Settings
+from .modules import Module
+
+BOTTLENECK_NAME = "hw5_bottleneck"
+
+
+@dataclass(frozen=True)
+class FrozenExtractor:
+    graph_def: object  # tf.compat.v1.GraphDef
+    input_tensor: str  # e.g. "input:0"
+    bottleneck_tensor: str
+    bottleneck_size: int
+    input_size: int
+    input_mean: float
+    input_std: float
+    identity: str
+    sha256: str
+    stand_in: bool
+
+
+def freeze_module(module: Module, settings: Settings) -> FrozenExtractor:
+    from ..compat import tf, v1
+
+    arch = module.architecture
+    path = Path(settings.cache_dir) / "frozen" / f"{module.sha256[:20]}-{arch.input_layer}-{arch.input_size}.pb"
+    graph_def = v1.GraphDef()
+    if path.is_file():
+        try:
+            graph_def.ParseFromString(path.read_bytes())
+        except Exception:
+            graph_def = v1.GraphDef()
+    if not graph_def.node:
+        graph_def = _freeze(module)
+        files.write_bytes(path, graph_def.SerializeToString())
+    size = int(_output_width(graph_def))
+    return FrozenExtractor(
+        graph_def, f"{arch.input_layer}:0", f"{BOTTLENECK_NAME}:0", size, arch.input_size, arch.input_mean, arch.input_std,
+        module.identity, files.sha256_bytes(path.read_bytes()), module.stand_in,
+    )
+
+
+def _freeze(module: Module):
+    from tensorflow.python.framework.convert_to_constants import convert_variables_to_constants_v2
+
+    from ..compat import tf
+    from .modules import load
+
+    arch = module.architecture
+    loaded = load(module)
+    scale, offset = arch.input_std / 255.0, arch.input_mean / 255.0
+
+    @tf.function(input_signature=[tf.TensorSpec([None, arch.input_size, arch.input_size, 3], tf.float32, name=arch.input_layer)])
+    def extract(normalised):
+        features = loaded(normalised * scale + offset)
+        return tf.identity(features, name=BOTTLENECK_NAME)
+
+    frozen = convert_variables_to_constants_v2(extract.get_concrete_function())
+    return frozen.graph.as_graph_def()
+
+
+def _output_width(graph_def) -> int:
+    from ..compat import tf, v1
+
+    with tf.Graph().as_default() as graph:
+        v1.import_graph_def(graph_def, name="")
+        return graph.get_tensor_by_name(f"{BOTTLENECK_NAME}:0").shape[-1]
+
+
+def activation_elements(extractor: FrozenExtractor) -> int:
+    """Float elements all ops of the graph produce for one image: a per-sample memory estimate."""
+    from ..compat import tf, v1
+
+    with tf.Graph().as_default() as graph:
+        image = v1.placeholder(tf.float32, [1, extractor.input_size, extractor.input_size, 3])
+        v1.import_graph_def(extractor.graph_def, input_map={extractor.input_tensor: image}, name="x")
+        total = 0
+        for op in graph.get_operations():
+            if op.type in ("Const", "Identity", "Placeholder", "NoOp"):
+                continue
+            for out in op.outputs:
+                if out.dtype == tf.float32 and out.shape.is_fully_defined():
+                    total += out.shape.num_elements()
+        return total

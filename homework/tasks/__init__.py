@@ -1,0 +1,1 @@
+"""The homework itself: each task takes Settings and returns a frozen result dataclass."""
