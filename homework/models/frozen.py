@@ -34,7 +34,7 @@ class FrozenExtractor:
 
 
 def freeze_module(module: Module, settings: Settings) -> FrozenExtractor:
-    from ..compat import tf, v1
+    from ..compat import v1
 
     arch = module.architecture
     path = Path(settings.cache_dir) / "frozen" / f"{module.sha256[:20]}-{arch.input_layer}-{arch.input_size}.pb"
