@@ -70,3 +70,15 @@ def store(record_path, settings):
         return record.put_task(record_path, settings, name, result)
 
     return put
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """A project error (offline handle, bad input file) is reported as its one line, not a traceback."""
+    outcome = yield
+    report = outcome.get_result()
+    if call.excinfo is not None and report.failed:
+        from homework.errors import HomeworkError
+
+        if isinstance(call.excinfo.value, HomeworkError):
+            report.longrepr = f"hw5: {type(call.excinfo.value).__name__}: {call.excinfo.value}"
