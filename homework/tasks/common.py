@@ -32,7 +32,7 @@ def model_summary(model) -> dict:
             shape = layer.output_shape
         except (AttributeError, RuntimeError):
             shape = getattr(getattr(layer, "output", None), "shape", None)
-        layers.append({"name": layer.name, "type": type(layer).__name__, "output_shape": str(shape).replace("None", "None"), "parameters": int(layer.count_params())})
+        layers.append({"name": layer.name, "type": type(layer).__name__, "output_shape": str(shape), "parameters": int(layer.count_params())})
     trainable = int(sum(np.prod(w.shape) for w in model.trainable_weights))
     return {
         "name": model.name,
