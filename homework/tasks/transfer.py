@@ -193,7 +193,8 @@ def run(settings: Settings, verbose: int = 2) -> TransferResult:
     source, tree, train, val, module = inputs.source, inputs.tree, inputs.train, inputs.val, inputs.module
     size = settings.transfer_image_size
     capped = limit_gpu_memory(settings.memory_budget_mb) if settings.memory_budget_mb else False
-    estimates = {t: per_sample_bytes(module, settings, size, t) for t in (False, True)}
+    frozen_bytes = per_sample_bytes(module, settings, size, trainable=False)
+    estimates = {False: frozen_bytes, True: 2 * frozen_bytes}  # as per_sample_bytes(trainable=True)
     prepared = time.perf_counter() - started
 
     log_root = Path(settings.results_dir) / "tensorboard" / "transfer"
