@@ -123,7 +123,7 @@ def limit_gpu_memory(megabytes: int) -> bool:
         tf.config.set_logical_device_configuration(
             gpus[0], [tf.config.LogicalDeviceConfiguration(memory_limit=int(megabytes))]
         )
-    except RuntimeError:  # the GPU is already initialised in this process
+    except (RuntimeError, ValueError):  # already initialised, or memory growth is on
         logging.getLogger("hw5").warning("GPU already initialised: memory budget applies to batch sizing only")
         return False
     return True
@@ -149,3 +149,7 @@ def is_oom(exc: BaseException) -> bool:
         return True
     text = str(exc)
     return "OOM when allocating" in text or "out of memory" in text.lower()
+
+
+# Applied on import, before any op initialises the GPU (growth can only be set then).
+enable_memory_growth()

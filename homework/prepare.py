@@ -27,8 +27,7 @@ def architectures(settings: Settings):
     return list({a.name: a for a in chosen}.values())
 
 
-def _tree_step(settings: Settings, name: str, get: Callable[[], trees.TreeSource]) -> Tuple[str, str]:
-    source = get()
+def _tree_step(source: trees.TreeSource) -> Tuple[str, str]:
     count = sum(1 for _ in source.root.rglob("*.jpg"))
     size = sum(p.stat().st_size for p in source.root.rglob("*.jpg"))
     state = ("built" if source.built else "cached") if source.stand_in else "ready"
@@ -48,10 +47,10 @@ def prepare(settings: Settings, progress: Optional[Callable[[int, int, str], Non
         return "ready", f"{len(data.y_train)} train + {len(data.y_test)} test digits, {data.source}"
 
     plan = [("MNIST", mnist)]
-    plan.append(("flowers tree", lambda: _tree_step(settings, "flowers", lambda: trees.flowers(settings))))
+    plan.append(("flowers tree", lambda: _tree_step(trees.flowers(settings))))
     if settings.profile == "embedded":
         per_class = max(settings.own_images_per_class)
-        plan.append(("own-images tree", lambda: _tree_step(settings, "own", lambda: trees.own_images(settings, per_class))))
+        plan.append(("own-images tree", lambda: _tree_step(trees.own_images(settings, per_class))))
     for arch in architectures(settings):
         plan.append((f"module {arch.name}", lambda arch=arch: _module_step(settings, arch)))
 

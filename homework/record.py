@@ -14,7 +14,7 @@ import math
 import os
 import platform
 from pathlib import Path
-from typing import Any, Dict, Iterator
+from typing import Any, Iterator
 
 from . import __version__, files
 from .errors import HomeworkError
@@ -163,8 +163,3 @@ def _now() -> str:
     if os.environ.get("SOURCE_DATE_EPOCH"):
         return _dt.datetime.fromtimestamp(int(os.environ["SOURCE_DATE_EPOCH"]), _dt.timezone.utc).isoformat()
     return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
-
-
-def summary(doc: Dict[str, Any]) -> str:
-    tasks = ", ".join(sorted(doc["tasks"])) or "no tasks yet"
-    return f"{doc['device_label']} ({doc['provenance']['profile']}): {tasks}"

@@ -54,7 +54,7 @@ def ensure_standin(settings: Settings, arch: Architecture) -> Module:
 
 def get_module(architecture: Union[str, Architecture], settings: Settings) -> Module:
     arch = get_architecture(architecture) if isinstance(architecture, str) else architecture
-    override = getattr(settings, "hub_module", None)
+    override = settings.hub_module
     if override:
         return _local_or_remote(arch, str(override))
     if settings.profile == "embedded":
