@@ -27,12 +27,15 @@ def atomic_path(path: PathLike) -> Iterator[Path]:
             os.unlink(tmp)
 
 
-def write_bytes(path: PathLike, data: bytes) -> None:
+def write_bytes(path: PathLike, data: bytes, durable: bool = True) -> None:
+    """durable=False skips fsync: still atomic (no half file under the final name), for
+    cache entries that carry their own checksum and are cheap to rebuild."""
     with atomic_path(path) as tmp:
         with open(tmp, "wb") as handle:
             handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
+            if durable:
+                handle.flush()
+                os.fsync(handle.fileno())
 
 
 def write_text(path: PathLike, text: str) -> None:

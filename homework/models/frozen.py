@@ -96,3 +96,44 @@ def activation_elements(extractor: FrozenExtractor) -> int:
                 if out.dtype == tf.float32 and out.shape.is_fully_defined():
                     total += out.shape.num_elements()
         return total
+
+
+def codelab_extractor(arch, model_dir) -> "FrozenExtractor | None":
+    """The codelab's own frozen graph for `arch` from --model_dir (extracted, or its .tgz),
+    or None when the folder does not hold it. Never downloads."""
+    import tarfile
+
+    from ..compat import v1
+    from ..errors import HomeworkError
+
+    info = arch.codelab
+    if info is None or model_dir is None:
+        return None
+    model_dir = Path(model_dir)
+    graph_path = model_dir / info.graph_file
+    archive = model_dir / info.archive
+    if not graph_path.is_file() and archive.is_file():
+        try:
+            with tarfile.open(archive) as tar:
+                member = tar.getmember(info.graph_file) if info.graph_file in tar.getnames() else None
+                if member is None or not member.isfile():
+                    raise HomeworkError(f"{archive}: does not contain {info.graph_file}")
+                files.write_bytes(graph_path, tar.extractfile(member).read())
+        except (tarfile.TarError, OSError) as exc:
+            raise HomeworkError(f"{archive}: not a readable .tgz archive ({exc})") from exc
+    if not graph_path.is_file():
+        return None
+    data = graph_path.read_bytes()
+    graph_def = v1.GraphDef()
+    try:
+        graph_def.ParseFromString(data)
+    except Exception as exc:
+        raise HomeworkError(f"{graph_path}: not a TensorFlow GraphDef") from exc
+    names = {node.name for node in graph_def.node}
+    for tensor in (info.input_tensor, info.bottleneck_tensor):
+        if tensor.split(":")[0] not in names:
+            raise HomeworkError(f"{graph_path}: has no tensor {tensor}; is it the {arch.name} graph?")
+    return FrozenExtractor(
+        graph_def, info.input_tensor, info.bottleneck_tensor, info.bottleneck_size, arch.input_size, arch.input_mean, arch.input_std,
+        f"codelab graph: {graph_path}", files.sha256_bytes(data), False,
+    )
