@@ -59,6 +59,65 @@ def cmd_run(args: argparse.Namespace) -> int:
     return int(pytest.main(pytest_args))
 
 
+def cmd_retrain(args: argparse.Namespace) -> int:
+    import dataclasses
+
+    from .tasks.retrain import RetrainConfig, retrain
+
+    settings = settings_from(args)
+    config = RetrainConfig(**{f.name: getattr(args, f.name) for f in dataclasses.fields(RetrainConfig)})
+    (result,) = retrain([config], settings)
+    if args.report_json:
+        from . import files, record
+        from .compat import gpus
+
+        files.write_json(args.report_json, {"result": record.to_jsonable(result), "gpus_visible": len(gpus)})
+    print(f"hw5: wrote {config.output_graph} and {config.output_labels}; {result.cache['hits']} bottlenecks reused, "
+          f"{result.cache['misses'] + result.cache['corrupt_rebuilt']} computed ({'stand-in' if result.stand_in else 'real'} extractor: {result.provenance['extractor']})")
+    return 0
+
+
+def cmd_label_image(args: argparse.Namespace) -> int:
+    from .tasks.label_image import label_image, print_result
+
+    names = ("graph", "labels", "image", "input_layer", "output_layer", "input_height", "input_width", "input_mean", "input_std")
+    print_result(label_image(**{n: getattr(args, n) for n in names}))
+    return 0
+
+
+def add_retrain_flags(parser: argparse.ArgumentParser) -> None:
+    """The codelab's retrain.py flags, spelled and defaulted as there."""
+    from .tasks.retrain import RetrainConfig
+
+    d = RetrainConfig()
+    group = parser.add_argument_group("retrain.py flags")
+    group.add_argument("--image_dir", required=True, help="class-per-folder image tree")
+    for name, kind, text in [
+        ("output_graph", str, "where to save the trained graph"),
+        ("output_labels", str, "where to save the labels"),
+        ("summaries_dir", str, "TensorBoard summaries folder"),
+        ("how_many_training_steps", int, "training steps"),
+        ("learning_rate", float, "gradient descent learning rate"),
+        ("testing_percentage", float, "percent of images for the test set"),
+        ("validation_percentage", float, "percent of images for the validation set"),
+        ("eval_step_interval", int, "evaluate every this many steps"),
+        ("train_batch_size", int, "images per training step"),
+        ("test_batch_size", int, "test images (-1: all)"),
+        ("validation_batch_size", int, "validation images per evaluation (-1: all)"),
+        ("model_dir", str, "folder with the codelab's frozen-graph archives (never downloaded)"),
+        ("bottleneck_dir", str, "bottleneck cache folder"),
+        ("final_tensor_name", str, "name of the output softmax"),
+        ("random_crop", float, "percent margin to crop at random"),
+        ("random_scale", float, "percent to scale up at random"),
+        ("random_brightness", float, "percent to change brightness at random"),
+        ("architecture", str, "mobilenet_<1.0|0.75|0.50|0.25>_<224|192|160|128> or inception_v3"),
+    ]:
+        group.add_argument(f"--{name}", type=kind, default=getattr(d, name), help=f"{text} (default {getattr(d, name)})")
+    group.add_argument("--print_misclassified_test_images", action="store_true", help="list misclassified test images")
+    group.add_argument("--flip_left_right", action="store_true", help="flip half of the training images")
+    parser.add_argument("--report_json", help="also write the run's measurements as JSON here (used by the CPU vs GPU check)")
+
+
 def _checks_dir() -> Path:
     for candidate in (Path.cwd() / "checks", Path(__file__).resolve().parent.parent / "checks"):
         if (candidate / "conftest.py").is_file() or any(candidate.glob("test_*.py")):
@@ -89,6 +148,21 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = command("data", cmd_data, "build the embedded data and stand-in modules into the cache (idempotent)")
     add_settings_flags(p)
+
+    p = command("retrain", cmd_retrain, "TF1: retrain the last layer on cached bottlenecks (the codelab's retrain.py flags)")
+    add_retrain_flags(p)
+    add_settings_flags(p)
+
+    p = command("label-image", cmd_label_image, "TF1: label one image with a retrained graph (the codelab's label_image.py flags)")
+    p.add_argument("--graph", required=True)
+    p.add_argument("--labels", required=True)
+    p.add_argument("--image", required=True)
+    p.add_argument("--input_layer", default="input")
+    p.add_argument("--output_layer", default="final_result")
+    p.add_argument("--input_height", type=int, default=224)
+    p.add_argument("--input_width", type=int, default=224)
+    p.add_argument("--input_mean", type=float, default=128)
+    p.add_argument("--input_std", type=float, default=128)
     return parser
 
 

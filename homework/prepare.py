@@ -49,8 +49,7 @@ def prepare(settings: Settings, progress: Optional[Callable[[int, int, str], Non
     plan = [("MNIST", mnist)]
     plan.append(("flowers tree", lambda: _tree_step(trees.flowers(settings))))
     if settings.profile == "embedded":
-        per_class = max(settings.own_images_per_class)
-        plan.append(("own-images tree", lambda: _tree_step(trees.own_images(settings, per_class))))
+        plan.append(("own-images tree", lambda: _tree_step(trees.own_images(settings))))
     for arch in architectures(settings):
         plan.append((f"module {arch.name}", lambda arch=arch: _module_step(settings, arch)))
 

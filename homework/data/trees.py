@@ -37,8 +37,12 @@ def flowers(settings: Settings) -> TreeSource:
     return generated_tree(settings, "flower_photos", settings.flowers_images_per_class, settings.flowers_image_px)
 
 
-def own_images(settings: Settings, images_per_class: int) -> TreeSource:
-    return generated_tree(settings, "own_images", images_per_class, settings.flowers_image_px)
+OWN_HELD_OUT = 6  # own images per class kept for testing, whatever the training count
+
+
+def own_images(settings: Settings) -> TreeSource:
+    """The generated fruit tree: enough images a class for the largest training count plus the held-out ones."""
+    return generated_tree(settings, "own_images", max(settings.own_images_per_class) + OWN_HELD_OUT, settings.flowers_image_px)
 
 
 def generated_tree(settings: Settings, tree: str, images_per_class: int, px: int) -> TreeSource:
