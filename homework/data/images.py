@@ -214,14 +214,15 @@ def decode_problem(path: Path, data: bytes) -> str:
     return ""
 
 
-def load_rgb(path, size: int) -> np.ndarray:
-    """The image as uint8 RGB [size, size, 3]: grayscale, palette, CMYK and alpha converted,
-    resized bilinearly to a square as the codelab does."""
+def load_rgb(path, size: Optional[int] = None) -> np.ndarray:
+    """The image as uint8 RGB: grayscale, palette, CMYK and alpha converted; resized
+    bilinearly to [size, size, 3] as the codelab does, or at its own size when size is None."""
     with Image.open(path) as image:
-        if image.format == "JPEG":
+        if image.format == "JPEG" and size:
             image.draft("RGB", (size, size))  # decode at reduced scale when much larger
         image = _to_rgb(image)
-        image = image.resize((size, size), Image.BILINEAR)
+        if size:
+            image = image.resize((size, size), Image.BILINEAR)
         return np.asarray(image, dtype=np.uint8)
 
 

@@ -83,25 +83,33 @@ def load_extractor(config: RetrainConfig, settings: Settings) -> FrozenExtractor
 
 
 class Extractor:
-    """The frozen extractor imported into its own TF1 graph and session."""
+    """The frozen extractor in its own TF1 graph and session, behind an image input path:
+    uint8 pixels [batch, h, w, 3] -> bilinear resize to the input size -> (x - mean) / std.
+    The resize runs in the graph (on the GPU where there is one), so the CPU only decodes."""
 
     def __init__(self, frozen: FrozenExtractor):
         from ..compat import session_config, tf, v1
 
         self.frozen = frozen
         self.graph = tf.Graph()
+        size = frozen.input_size
         with self.graph.as_default():
-            v1.import_graph_def(frozen.graph_def, name="")
-        self.input = self.graph.get_tensor_by_name(frozen.input_tensor)
-        self.bottleneck = self.graph.get_tensor_by_name(frozen.bottleneck_tensor)
-        self.batch = 1 if self.input.shape.rank and self.input.shape[0] == 1 else EXTRACT_BATCH
+            self.pixels = v1.placeholder(tf.uint8, [None, None, None, 3], name="hw5_pixels")
+            resized = v1.image.resize_bilinear(tf.cast(self.pixels, tf.float32), [size, size])
+            normalised = (resized - frozen.input_mean) / frozen.input_std
+            (self.bottleneck,) = v1.import_graph_def(frozen.graph_def, input_map={frozen.input_tensor: normalised},
+                                                     return_elements=[frozen.bottleneck_tensor], name="")
+            declared = self.graph.get_tensor_by_name(frozen.input_tensor).shape
+        self.batch = 1 if declared.rank and declared[0] == 1 else EXTRACT_BATCH
         self.session = v1.Session(graph=self.graph, config=session_config())
 
-    def normalise(self, images: np.ndarray) -> np.ndarray:
-        return (images.astype(np.float32) - self.frozen.input_mean) / self.frozen.input_std
-
-    def run(self, images: np.ndarray) -> np.ndarray:
-        out = self.session.run(self.bottleneck, {self.input: self.normalise(images)})
+    def run(self, images) -> np.ndarray:
+        """Bottlenecks of a batch: one uint8 array, or a list of images of any sizes."""
+        if isinstance(images, list):
+            shapes = {image.shape for image in images}
+            size = self.frozen.input_size
+            images = np.stack(images if len(shapes) == 1 else [_resized(image, size) for image in images])
+        out = self.session.run(self.bottleneck, {self.pixels: images})
         return out.reshape(len(images), -1)
 
     def close(self):
@@ -111,7 +119,6 @@ class Extractor:
 def cache_bottlenecks(extractor: Extractor, tree: ImageTree, cache: BottleneckCache) -> np.ndarray:
     """Bottlenecks of every image in tree order: cached ones read, the rest computed in
     batches while the next batch is decoded."""
-    size = extractor.frozen.input_size
     vectors = np.zeros((len(tree.entries), extractor.frozen.bottleneck_size), np.float32)
     todo = []
     for index, entry in enumerate(tree.entries):
@@ -123,17 +130,30 @@ def cache_bottlenecks(extractor: Extractor, tree: ImageTree, cache: BottleneckCa
     if todo:
         log.info("computing %d bottlenecks (%d cached)", len(todo), len(tree.entries) - len(todo))
     batches = [todo[i : i + extractor.batch] for i in range(0, len(todo), extractor.batch)]
-    decode = lambda idx: np.stack([load_rgb(tree.entries[i].path, size) for i in idx])  # noqa: E731
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        pending = pool.submit(decode, batches[0]) if batches else None
-        for number, batch in enumerate(batches):
-            images = pending.result()
-            if number + 1 < len(batches):
-                pending = pool.submit(decode, batches[number + 1])
-            for i, vector in zip(batch, extractor.run(images)):
-                vectors[i] = vector
+    with ThreadPoolExecutor(max_workers=2) as pool:  # PIL and file I/O release the GIL
+
+        def decode(batch):
+            return [pool.submit(load_rgb, tree.entries[i].path) for i in batch]  # native size
+
+        def store(batch, computed):
+            for i, vector in zip(batch, computed):
                 cache.put(tree.entries[i].sha256, vector)
+
+        pending = decode(batches[0]) if batches else []
+        for number, batch in enumerate(batches):
+            images = [job.result() for job in pending]
+            if number + 1 < len(batches):
+                pending = decode(batches[number + 1])  # decoded while this batch runs
+            computed = extractor.run(images)
+            vectors[batch] = computed
+            pool.submit(store, batch, computed)
     return vectors
+
+
+def _resized(image: np.ndarray, size: int) -> np.ndarray:
+    from PIL import Image
+
+    return np.asarray(Image.fromarray(image).resize((size, size), Image.BILINEAR))
 
 
 def distort(images: np.ndarray, config: RetrainConfig, rng: np.random.Generator) -> np.ndarray:
@@ -160,10 +180,13 @@ class FinalLayer:
     """The codelab's add_final_training_ops + add_evaluation_step, in a graph of its own that
     holds a fresh import of the extractor, so each retrain exports its own `final_result`."""
 
-    def __init__(self, frozen: FrozenExtractor, classes: int, learning_rate: float, final_tensor_name: str, seed: int):
+    def __init__(self, frozen: FrozenExtractor, classes: int, learning_rate: float, final_tensor_name: str, seed: int,
+                 pool: Optional[np.ndarray] = None, pool_labels: Optional[np.ndarray] = None, batch_size: int = 100):
         from ..compat import session_config, tf, v1
 
         width = frozen.bottleneck_size
+        self._chunks: Dict[int, object] = {}
+        self._batch_size = batch_size
         self.graph = tf.Graph()
         with self.graph.as_default():
             v1.import_graph_def(frozen.graph_def, name="")
@@ -174,6 +197,7 @@ class FinalLayer:
             with tf.name_scope("final_training_ops"):
                 weights = tf.Variable(v1.truncated_normal([width, classes], stddev=0.001), name="final_weights")
                 biases = tf.Variable(tf.zeros([classes]), name="final_biases")
+                self._weights, self._biases = weights, biases
                 logits = tf.matmul(self.bottleneck_input, weights) + biases
                 v1.summary.histogram("weights", weights)
                 v1.summary.histogram("biases", biases)
@@ -183,14 +207,52 @@ class FinalLayer:
                 self.cross_entropy = tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(labels=self.ground_truth, logits=logits))
             v1.summary.scalar("cross_entropy", self.cross_entropy)
             with tf.name_scope("train"):
-                self.train_step = v1.train.GradientDescentOptimizer(learning_rate).minimize(self.cross_entropy)
+                self._optimizer = v1.train.GradientDescentOptimizer(learning_rate)
+                self.train_step = self._optimizer.minimize(self.cross_entropy)
             with tf.name_scope("accuracy"):
                 self.prediction = tf.argmax(self.final, 1)
                 self.accuracy = tf.reduce_mean(tf.cast(tf.equal(self.prediction, self.ground_truth), tf.float32))
             v1.summary.scalar("accuracy", self.accuracy)
             self.summaries = v1.summary.merge_all()
+            feed = {}
+            if pool is not None:
+                # The training bottlenecks live in the session, so the steps between two
+                # evaluations run as one call with in-graph sampling: no per-step feed.
+                pool_in = v1.placeholder(tf.float32, [None, width])
+                labels_in = v1.placeholder(tf.int64, [None])
+                with tf.name_scope("train_pool"):
+                    self._pool = tf.Variable(pool_in, trainable=False, validate_shape=False, name="bottlenecks")
+                    self._pool_labels = tf.Variable(labels_in, trainable=False, validate_shape=False, name="labels")
+                feed = {pool_in: pool, labels_in: pool_labels}
             self.session = v1.Session(graph=self.graph, config=session_config())
-            self.session.run(v1.global_variables_initializer())
+            self.session.run(v1.global_variables_initializer(), feed)
+
+    def run_steps(self, count: int) -> None:
+        """`count` training steps, each on its own random batch drawn in the graph."""
+        if count <= 0:
+            return
+        if count not in self._chunks:
+            self._chunks[count] = self._build_chunk(count)
+        self.session.run(self._chunks[count])
+
+    def _build_chunk(self, count: int):
+        from ..compat import tf, v1
+
+        with self.graph.as_default(), tf.name_scope(f"train_chunk_{count}"):
+            previous = tf.no_op()
+            size = tf.shape(self._pool, out_type=tf.int64)[0]
+            for _ in range(count):
+                with tf.control_dependencies([previous]):
+                    if self._batch_size > 0:
+                        picked = v1.random_uniform([self._batch_size], 0, size, dtype=tf.int64)
+                        x, y = tf.gather(self._pool, picked), tf.gather(self._pool_labels, picked)
+                    else:
+                        x, y = self._pool.read_value(), self._pool_labels.read_value()
+                    x = tf.reshape(x, [-1, self._weights.shape[0]])
+                    logits = tf.matmul(x, self._weights) + self._biases
+                    loss = tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(labels=y, logits=logits))
+                    previous = self._optimizer.minimize(loss)
+            return previous
 
     def close(self):
         self.session.close()
@@ -237,7 +299,9 @@ def train_final_layer(extractor: Extractor, tree: ImageTree, vectors: np.ndarray
     if len(train_idx) == 0:
         raise HomeworkError(f"{tree.root}: no training images after the split")
     rng = np.random.default_rng(settings.seed)
-    layer = FinalLayer(extractor.frozen, len(tree.labels), config.learning_rate, config.final_tensor_name, settings.seed)
+    in_graph = not config.distorted
+    layer = FinalLayer(extractor.frozen, len(tree.labels), config.learning_rate, config.final_tensor_name, settings.seed,
+                       vectors[train_idx] if in_graph else None, labels[train_idx] if in_graph else None, config.train_batch_size)
     sess = layer.session
     summaries = Path(config.summaries_dir)
     with layer.graph.as_default():  # TF1 summary writers only work inside a graph context
@@ -252,20 +316,23 @@ def train_final_layer(extractor: Extractor, tree: ImageTree, vectors: np.ndarray
     def feed(indices):
         return {layer.bottleneck_input: vectors[indices], layer.ground_truth: labels[indices]}
 
-    steps = config.how_many_training_steps
-    for i in range(steps):
+    def next_batch():
         batch = rng.choice(train_idx, size=config.train_batch_size, replace=True) if config.train_batch_size > 0 else train_idx
-        if raw_images is not None:
-            positions = np.searchsorted(train_idx, batch)
-            images = distort(raw_images[positions], config, rng)
-            batch_feed = {layer.bottleneck_input: extractor.run(images), layer.ground_truth: labels[batch]}
+        if raw_images is None:
+            return feed(batch)
+        images = distort(raw_images[np.searchsorted(train_idx, batch)], config, rng).astype(np.uint8)
+        return {layer.bottleneck_input: extractor.run(images), layer.ground_truth: labels[batch]}
+
+    steps = config.how_many_training_steps
+    done = 0
+    for i in (i for i in range(steps) if i % config.eval_step_interval == 0 or i + 1 == steps):
+        if in_graph:
+            layer.run_steps(i - done)  # the steps since the last evaluation, in one call
         else:
-            batch_feed = feed(batch)
-        evaluate = i % config.eval_step_interval == 0 or i + 1 == steps
-        if not evaluate:
-            sess.run(layer.train_step, batch_feed)
-            continue
-        summary, _, train_accuracy, cross_entropy = sess.run([layer.summaries, layer.train_step, layer.accuracy, layer.cross_entropy], batch_feed)
+            for _ in range(i - done):
+                sess.run(layer.train_step, next_batch())
+        done = i + 1
+        summary, _, train_accuracy, cross_entropy = sess.run([layer.summaries, layer.train_step, layer.accuracy, layer.cross_entropy], next_batch())
         train_writer.add_summary(summary, i)
         val = val_idx if config.validation_batch_size < 0 or len(val_idx) == 0 else rng.choice(val_idx, size=config.validation_batch_size, replace=True)
         validation_accuracy = float("nan")
