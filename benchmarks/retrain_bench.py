@@ -37,7 +37,7 @@ def main() -> int:
     from homework.data.images import load_image_tree, load_rgb
     from homework.settings import Settings
     from homework.tasks.bottlenecks import BottleneckCache
-    from homework.tasks.retrain import Extractor, FinalLayer, RetrainConfig, cache_bottlenecks, load_extractor, retrain
+    from homework.tasks.retrain import Extractor, Heads, RetrainConfig, cache_bottlenecks, load_extractor, retrain
 
     settings = Settings.load({"flowers_images_per_class": args.images_per_class})
     source = trees.flowers(settings)
@@ -80,7 +80,7 @@ def main() -> int:
     # P2: steps/s on the in-memory cache vs the codelab's per-step text-file reads.
     (ours,) = retrain([config("p2", bottleneck_dir=str(work / "p1-0"))], settings, tree=tree, echo=lambda line: None)
     figures["P2_steps_per_s"] = ours.timings["steps_per_s"]
-    figures["P2_codelab_steps_per_s"] = codelab_steps_per_s(extractor, tree, vectors, work / "codelab", args.codelab_steps, FinalLayer)
+    figures["P2_codelab_steps_per_s"] = codelab_steps_per_s(extractor, tree, vectors, work / "codelab", args.codelab_steps, Heads)
     figures["P2"] = figures["P2_steps_per_s"] / figures["P2_codelab_steps_per_s"]
     extractor.close()
 
@@ -113,7 +113,7 @@ def vars_of(config) -> dict:
     return {f.name: getattr(config, f.name) for f in dataclasses.fields(config) if getattr(config, f.name) not in (None, False)}
 
 
-def codelab_steps_per_s(extractor, tree, vectors, folder: Path, steps: int, final_layer) -> float:
+def codelab_steps_per_s(extractor, tree, vectors, folder: Path, steps: int, heads_class) -> float:
     """The codelab's training loop: every step reads train_batch_size random per-image text
     bottleneck files, and every 10th step also validation_batch_size of them."""
     paths = []
@@ -125,7 +125,7 @@ def codelab_steps_per_s(extractor, tree, vectors, folder: Path, steps: int, fina
     labels = np.array([e.label_index for e in tree.entries])
     train = [i for i, e in enumerate(tree.entries) if e.split == "training"]
     valid = [i for i, e in enumerate(tree.entries) if e.split == "validation"] or train
-    layer = final_layer(extractor.frozen, len(tree.labels), 0.01, "final_result", 0)
+    layer = heads_class(extractor.frozen.bottleneck_size, len(tree.labels), [0.01], 0, 100)
     rng = np.random.default_rng(0)
 
     def read(indices):

@@ -9,6 +9,7 @@ GraphDef plus a labels file, with the codelab's input interface and log lines.
 """
 from __future__ import annotations
 
+import dataclasses
 import datetime as _dt
 import logging
 import time
@@ -176,86 +177,123 @@ def distort(images: np.ndarray, config: RetrainConfig, rng: np.random.Generator)
     return out
 
 
-class FinalLayer:
-    """The codelab's add_final_training_ops + add_evaluation_step, in a graph of its own that
-    holds a fresh import of the extractor, so each retrain exports its own `final_result`."""
+class Heads:
+    """The codelab's final layer (fully connected + softmax), one per learning rate, trained
+    side by side on the same batches: exactly what separate runs with the same seed would
+    draw, at the cost of about one run. The heads are stacked into one weight tensor, and
+    plain gradient descent on sum_k(rate_k * loss_k) with step 1 gives each head its own
+    rate's update. The graph holds only the bottleneck input and the heads; the export
+    splices one head onto the extractor (export_graph)."""
 
-    def __init__(self, frozen: FrozenExtractor, classes: int, learning_rate: float, final_tensor_name: str, seed: int,
-                 pool: Optional[np.ndarray] = None, pool_labels: Optional[np.ndarray] = None, batch_size: int = 100):
+    def __init__(self, width: int, classes: int, rates: Sequence[float], seed: int, batch_size: int,
+                 pool: Optional[np.ndarray] = None, pool_labels: Optional[np.ndarray] = None):
         from ..compat import session_config, tf, v1
 
-        width = frozen.bottleneck_size
-        self._chunks: Dict[int, object] = {}
-        self._batch_size = batch_size
+        self.width, self.batch_size, self.count = width, batch_size, len(rates)
+        self._loop = None
         self.graph = tf.Graph()
         with self.graph.as_default():
-            v1.import_graph_def(frozen.graph_def, name="")
             v1.set_random_seed(seed)
-            flat = tf.reshape(self.graph.get_tensor_by_name(frozen.bottleneck_tensor), [-1, width])
-            self.bottleneck_input = v1.placeholder_with_default(flat, shape=[None, width], name="BottleneckInputPlaceholder")
+            self.bottleneck_input = v1.placeholder(tf.float32, [None, width], name="BottleneckInputPlaceholder")
             self.ground_truth = v1.placeholder(tf.int64, [None], name="GroundTruthInput")
             with tf.name_scope("final_training_ops"):
-                weights = tf.Variable(v1.truncated_normal([width, classes], stddev=0.001), name="final_weights")
-                biases = tf.Variable(tf.zeros([classes]), name="final_biases")
-                self._weights, self._biases = weights, biases
-                logits = tf.matmul(self.bottleneck_input, weights) + biases
-                v1.summary.histogram("weights", weights)
-                v1.summary.histogram("biases", biases)
-                v1.summary.histogram("pre_activations", logits)
-            self.final = tf.nn.softmax(logits, name=final_tensor_name)
-            with tf.name_scope("cross_entropy"):
-                self.cross_entropy = tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(labels=self.ground_truth, logits=logits))
-            v1.summary.scalar("cross_entropy", self.cross_entropy)
-            with tf.name_scope("train"):
-                self._optimizer = v1.train.GradientDescentOptimizer(learning_rate)
-                self.train_step = self._optimizer.minimize(self.cross_entropy)
-            with tf.name_scope("accuracy"):
-                self.prediction = tf.argmax(self.final, 1)
-                self.accuracy = tf.reduce_mean(tf.cast(tf.equal(self.prediction, self.ground_truth), tf.float32))
-            v1.summary.scalar("accuracy", self.accuracy)
-            self.summaries = v1.summary.merge_all()
+                self.weights = tf.Variable(v1.truncated_normal([width, self.count, classes], stddev=0.001), name="final_weights")
+                self.biases = tf.Variable(tf.zeros([self.count, classes]), name="final_biases")
+            self._rates = tf.constant(list(rates), tf.float32)
+            self._optimizer = v1.train.GradientDescentOptimizer(1.0)
+            logits, self.cross_entropy, self.accuracy, self.prediction, self.train_step = self._heads(self.bottleneck_input, self.ground_truth)
+            self.train_summaries, self.validation_summaries = [], []
+            for k in range(self.count):
+                with tf.name_scope(f"head_{k}"):
+                    scalars = [v1.summary.scalar("accuracy", self.accuracy[k]), v1.summary.scalar("cross_entropy", self.cross_entropy[k])]
+                    histograms = [v1.summary.histogram("weights", self.weights[:, k]), v1.summary.histogram("biases", self.biases[k]),
+                                  v1.summary.histogram("pre_activations", logits[k])]
+                self.train_summaries.append(v1.summary.merge(scalars + histograms))
+                self.validation_summaries.append(v1.summary.merge(scalars))
             feed = {}
             if pool is not None:
                 # The training bottlenecks live in the session, so the steps between two
                 # evaluations run as one call with in-graph sampling: no per-step feed.
                 pool_in = v1.placeholder(tf.float32, [None, width])
                 labels_in = v1.placeholder(tf.int64, [None])
-                with tf.name_scope("train_pool"):
-                    self._pool = tf.Variable(pool_in, trainable=False, validate_shape=False, name="bottlenecks")
-                    self._pool_labels = tf.Variable(labels_in, trainable=False, validate_shape=False, name="labels")
+                self._pool = tf.Variable(pool_in, trainable=False, validate_shape=False, name="train_pool")
+                self._pool_labels = tf.Variable(labels_in, trainable=False, validate_shape=False, name="train_pool_labels")
                 feed = {pool_in: pool, labels_in: pool_labels}
             self.session = v1.Session(graph=self.graph, config=session_config())
             self.session.run(v1.global_variables_initializer(), feed)
+
+    def _heads(self, x, y):
+        """Logits [heads, batch, classes], and per head: cross-entropy, accuracy, prediction; and the update."""
+        from ..compat import tf
+
+        classes = self.biases.shape[1]
+        flat = tf.matmul(tf.reshape(x, [-1, self.width]), tf.reshape(self.weights, [self.width, self.count * classes]))  # one matmul for all heads
+        logits = tf.transpose(tf.reshape(flat, [-1, self.count, classes]), [1, 0, 2]) + self.biases[:, None, :]
+        labels = tf.tile(y[None], [self.count, 1])
+        cross_entropy = tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels, logits=logits), axis=1)
+        prediction = tf.argmax(logits, 2)
+        accuracy = tf.reduce_mean(tf.cast(tf.equal(prediction, labels), tf.float32), axis=1)
+        update = self._optimizer.minimize(tf.reduce_sum(self._rates * cross_entropy), var_list=[self.weights, self.biases])
+        return logits, cross_entropy, accuracy, prediction, update
 
     def run_steps(self, count: int) -> None:
         """`count` training steps, each on its own random batch drawn in the graph."""
         if count <= 0:
             return
-        if count not in self._chunks:
-            self._chunks[count] = self._build_chunk(count)
-        self.session.run(self._chunks[count])
+        if self._loop is None:
+            self._loop = self._build_loop()
+        self.session.run(self._loop, {self._loop_count: count})
 
-    def _build_chunk(self, count: int):
+    def _build_loop(self):
         from ..compat import tf, v1
 
-        with self.graph.as_default(), tf.name_scope(f"train_chunk_{count}"):
-            previous = tf.no_op()
+        with self.graph.as_default(), tf.name_scope("train_loop"):
+            self._loop_count = v1.placeholder(tf.int32, [], name="steps")
             size = tf.shape(self._pool, out_type=tf.int64)[0]
-            for _ in range(count):
-                with tf.control_dependencies([previous]):
-                    if self._batch_size > 0:
-                        picked = v1.random_uniform([self._batch_size], 0, size, dtype=tf.int64)
-                        x, y = tf.gather(self._pool, picked), tf.gather(self._pool_labels, picked)
-                    else:
-                        x, y = self._pool.read_value(), self._pool_labels.read_value()
-                    x = tf.reshape(x, [-1, self._weights.shape[0]])
-                    logits = tf.matmul(x, self._weights) + self._biases
-                    loss = tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(labels=y, logits=logits))
-                    previous = self._optimizer.minimize(loss)
-            return previous
+
+            def step(j):
+                if self.batch_size > 0:
+                    picked = v1.random_uniform([self.batch_size], 0, size, dtype=tf.int64)
+                    x, y = tf.gather(self._pool, picked), tf.gather(self._pool_labels, picked)
+                else:
+                    x, y = self._pool.read_value(), self._pool_labels.read_value()
+                update = self._heads(x, y)[-1]
+                with tf.control_dependencies([update]):
+                    return j + 1
+
+            return tf.while_loop(lambda j: j < self._loop_count, step, [tf.constant(0)], parallel_iterations=1)
 
     def close(self):
         self.session.close()
+
+
+def export_graph(frozen: FrozenExtractor, weights: np.ndarray, biases: np.ndarray, final_tensor_name: str):
+    """The extractor's GraphDef with the trained layer spliced on: bottleneck ->
+    BottleneckInputPlaceholder -> final_training_ops -> softmax `final_tensor_name`, as the
+    codelab's frozen graph. Built on the protobuf, so it costs a copy, not a re-import."""
+    from ..compat import tf, v1
+
+    stub = "hw5_bottleneck_stub"
+    with tf.Graph().as_default() as head:
+        source = v1.placeholder(tf.float32, name=stub)
+        flat = tf.reshape(source, [-1, weights.shape[0]], name="hw5_bottleneck_flat")
+        x = v1.placeholder_with_default(flat, [None, weights.shape[0]], name="BottleneckInputPlaceholder")
+        with tf.name_scope("final_training_ops"):
+            logits = tf.nn.bias_add(tf.matmul(x, tf.constant(weights, name="final_weights")), tf.constant(biases, name="final_biases"), name="Wx_plus_b")
+        tf.nn.softmax(logits, name=final_tensor_name)
+    graph_def = v1.GraphDef()
+    graph_def.CopyFrom(frozen.graph_def)
+    taken = {node.name for node in graph_def.node}
+    bottleneck = frozen.bottleneck_tensor[:-2] if frozen.bottleneck_tensor.endswith(":0") else frozen.bottleneck_tensor
+    for node in head.as_graph_def().node:
+        if node.name == stub:
+            continue
+        if node.name in taken:
+            raise HomeworkError(f"the extractor graph already has a node named '{node.name}': pick another --final_tensor_name")
+        added = graph_def.node.add()
+        added.CopyFrom(node)
+        added.input[:] = [bottleneck if name == stub else name for name in node.input]
+    return graph_def
 
 
 def steps_to_plateau(steps: Sequence[int], accuracy: Sequence[float], window: int = 5, tolerance: float = 0.01) -> int:
@@ -289,9 +327,24 @@ def stability(cross_entropy: Sequence[float], accuracy: Sequence[float]) -> dict
     }
 
 
-def train_final_layer(extractor: Extractor, tree: ImageTree, vectors: np.ndarray, config: RetrainConfig, settings: Settings, echo=print) -> RetrainResult:
+SWEEP_MAY_DIFFER = {"learning_rate", "output_graph", "output_labels", "summaries_dir", "final_tensor_name"}
+
+
+def _check_sweep(configs: Sequence[RetrainConfig]) -> None:
+    first = dataclasses.asdict(configs[0])
+    for config in configs[1:]:
+        for key, value in dataclasses.asdict(config).items():
+            if key not in SWEEP_MAY_DIFFER and value != first[key]:
+                raise HomeworkError(f"retrain: runs trained together may differ only in {', '.join(sorted(SWEEP_MAY_DIFFER))}, not --{key}")
+
+
+def train_heads(extractor: Extractor, tree: ImageTree, vectors: np.ndarray, configs: Sequence[RetrainConfig], settings: Settings, echo=print) -> List[RetrainResult]:
+    """Train one final layer per config (they differ only in learning rate and outputs) and
+    export each; log lines, summaries and results per config, as separate codelab runs."""
     from ..compat import v1
 
+    _check_sweep(configs)
+    config = configs[0]
     started = time.perf_counter()
     labels = np.array([e.label_index for e in tree.entries], np.int64)
     split = np.array([e.split for e in tree.entries])
@@ -300,109 +353,125 @@ def train_final_layer(extractor: Extractor, tree: ImageTree, vectors: np.ndarray
         raise HomeworkError(f"{tree.root}: no training images after the split")
     rng = np.random.default_rng(settings.seed)
     in_graph = not config.distorted
-    layer = FinalLayer(extractor.frozen, len(tree.labels), config.learning_rate, config.final_tensor_name, settings.seed,
-                       vectors[train_idx] if in_graph else None, labels[train_idx] if in_graph else None, config.train_batch_size)
-    sess = layer.session
-    summaries = Path(config.summaries_dir)
-    with layer.graph.as_default():  # TF1 summary writers only work inside a graph context
-        train_writer = v1.summary.FileWriter(str(summaries / "train"), layer.graph)
-        validation_writer = v1.summary.FileWriter(str(summaries / "validation"))
-    curves: Dict[str, List[float]] = {"step": [], "train_accuracy": [], "cross_entropy": [], "validation_accuracy": []}
+    heads = Heads(extractor.frozen.bottleneck_size, len(tree.labels), [c.learning_rate for c in configs], settings.seed,
+                  config.train_batch_size, vectors[train_idx] if in_graph else None, labels[train_idx] if in_graph else None)
+    sess = heads.session
+    n = len(configs)
+    with heads.graph.as_default():  # TF1 summary writers only work inside a graph context
+        writers = [(v1.summary.FileWriter(str(Path(c.summaries_dir) / "train")), v1.summary.FileWriter(str(Path(c.summaries_dir) / "validation")))
+                   for c in configs]
+    curves = [{"step": [], "train_accuracy": [], "cross_entropy": [], "validation_accuracy": []} for _ in configs]
+    logs: List[List[str]] = [[] for _ in configs]
     raw_images = None
     if config.distorted:
         raw_images = np.stack([load_rgb(tree.entries[i].path, extractor.frozen.input_size) for i in train_idx])
         log.warning("distortions on: bottlenecks of training images are recomputed every step (slow, as in the codelab)")
 
-    def feed(indices):
-        return {layer.bottleneck_input: vectors[indices], layer.ground_truth: labels[indices]}
+    def feed(indices, computed=None):
+        return {heads.bottleneck_input: vectors[indices] if computed is None else computed, heads.ground_truth: labels[indices]}
 
     def next_batch():
         batch = rng.choice(train_idx, size=config.train_batch_size, replace=True) if config.train_batch_size > 0 else train_idx
         if raw_images is None:
             return feed(batch)
         images = distort(raw_images[np.searchsorted(train_idx, batch)], config, rng).astype(np.uint8)
-        return {layer.bottleneck_input: extractor.run(images), layer.ground_truth: labels[batch]}
+        return feed(batch, extractor.run(images))
 
     steps = config.how_many_training_steps
     done = 0
     for i in (i for i in range(steps) if i % config.eval_step_interval == 0 or i + 1 == steps):
         if in_graph:
-            layer.run_steps(i - done)  # the steps since the last evaluation, in one call
+            heads.run_steps(i - done)  # the steps since the last evaluation, in one call
         else:
             for _ in range(i - done):
-                sess.run(layer.train_step, next_batch())
+                sess.run(heads.train_step, next_batch())
         done = i + 1
-        summary, _, train_accuracy, cross_entropy = sess.run([layer.summaries, layer.train_step, layer.accuracy, layer.cross_entropy], next_batch())
-        train_writer.add_summary(summary, i)
+        train_summaries, _, train_accuracy, cross_entropy = sess.run(
+            [heads.train_summaries, heads.train_step, heads.accuracy, heads.cross_entropy], next_batch())
         val = val_idx if config.validation_batch_size < 0 or len(val_idx) == 0 else rng.choice(val_idx, size=config.validation_batch_size, replace=True)
-        validation_accuracy = float("nan")
+        validation_summaries, validation_accuracy = [None] * n, [float("nan")] * n
         if len(val):
-            summary, validation_accuracy = sess.run([layer.summaries, layer.accuracy], feed(val))
-            validation_writer.add_summary(summary, i)
+            validation_summaries, validation_accuracy = sess.run([heads.validation_summaries, heads.accuracy], feed(val))
         now = _dt.datetime.now()
-        echo(f"{now}: Step {i}: Train accuracy = {train_accuracy * 100:.1f}%")
-        echo(f"{now}: Step {i}: Cross entropy = {cross_entropy:f}")
-        echo(f"{now}: Step {i}: Validation accuracy = {validation_accuracy * 100:.1f}% (N={len(val)})")
-        for key, value in zip(curves, (i, train_accuracy, cross_entropy, validation_accuracy)):
-            curves[key].append(float(value))
-    train_writer.close()
-    validation_writer.close()
+        for k in range(n):
+            writers[k][0].add_summary(train_summaries[k], i)
+            if validation_summaries[k] is not None:
+                writers[k][1].add_summary(validation_summaries[k], i)
+            logs[k] += [
+                f"{now}: Step {i}: Train accuracy = {train_accuracy[k] * 100:.1f}%",
+                f"{now}: Step {i}: Cross entropy = {cross_entropy[k]:f}",
+                f"{now}: Step {i}: Validation accuracy = {validation_accuracy[k] * 100:.1f}% (N={len(val)})",
+            ]
+            for key, value in zip(curves[k], (i, train_accuracy[k], cross_entropy[k], validation_accuracy[k])):
+                curves[k][key].append(float(value))
     trained = time.perf_counter() - started
 
     test = test_idx if config.test_batch_size < 0 or len(test_idx) == 0 else rng.choice(test_idx, size=config.test_batch_size, replace=True)
-    test_accuracy, predictions = (sess.run([layer.accuracy, layer.prediction], feed(test)) if len(test) else (float("nan"), []))
-    echo(f"Final test accuracy = {float(test_accuracy) * 100:.1f}% (N={len(test)})")
-    misclassified = [[str(tree.entries[i].path), tree.labels[labels[i]], tree.labels[p]] for i, p in zip(test, predictions) if p != labels[i]]
-    if config.print_misclassified_test_images:
-        echo("=== MISCLASSIFIED TEST IMAGES ===")
-        for path, truth, guess in misclassified:
-            echo(f"{path:>70}  {truth} (predicted {guess})")
+    if len(test):
+        test_accuracy, predictions = sess.run([heads.accuracy, heads.prediction], feed(test))
+    else:
+        test_accuracy, predictions = [float("nan")] * n, [[]] * n
+    weights, biases = sess.run([heads.weights, heads.biases])
+    heads.close()
 
-    export_started = time.perf_counter()
-    graph_def = v1.graph_util.convert_variables_to_constants(sess, layer.graph.as_graph_def(), [config.final_tensor_name])
-    files.write_bytes(config.output_graph, graph_def.SerializeToString())
-    files.write_text(config.output_labels, "".join(f"{label}\n" for label in tree.labels))
-    exported = time.perf_counter() - export_started
-    layer.close()
-
-    return RetrainResult(
-        task="retrain",
-        stand_in=extractor.frozen.stand_in,
-        provenance={
-            "architecture": config.architecture,
-            "extractor": extractor.frozen.identity,
-            "extractor_sha256": extractor.frozen.sha256,
-            "data": tree.describe(),
-            "learning_rate": config.learning_rate,
-            "steps": steps,
-            "train_batch_size": config.train_batch_size,
-            "distortions": config.distorted,
-            "seed": settings.seed,
-        },
-        metrics={
-            "final_test_accuracy": float(test_accuracy),
-            "test_images": int(len(test)),
-            "final_validation_accuracy": curves["validation_accuracy"][-1] if curves["validation_accuracy"] else float("nan"),
-            "final_train_accuracy": curves["train_accuracy"][-1] if curves["train_accuracy"] else float("nan"),
-            "final_cross_entropy": curves["cross_entropy"][-1] if curves["cross_entropy"] else float("nan"),
-            "steps_to_plateau": steps_to_plateau(curves["step"], curves["validation_accuracy"]),
-            "evaluations": len(curves["step"]),
-            **stability(curves["cross_entropy"], curves["validation_accuracy"]),
-        },
-        timings={"training_s": trained, "export_s": exported, "steps_per_s": steps / trained if trained else 0.0},
-        curves=curves,
-        artifacts={"output_graph": str(config.output_graph), "output_labels": str(config.output_labels), "summaries_dir": str(config.summaries_dir)},
-        labels=list(tree.labels),
-        misclassified=misclassified,
-    )
+    results = []
+    for k, cfg in enumerate(configs):
+        export_started = time.perf_counter()
+        graph_def = export_graph(extractor.frozen, weights[:, k], biases[k], cfg.final_tensor_name)
+        files.write_bytes(cfg.output_graph, graph_def.SerializeToString())
+        files.write_text(cfg.output_labels, "".join(f"{label}\n" for label in tree.labels))
+        writers[k][0].add_graph(None, graph_def=graph_def)  # TensorBoard's graph view shows the input layer
+        for writer in writers[k]:
+            writer.close()
+        exported = time.perf_counter() - export_started
+        misclassified = [[str(tree.entries[i].path), tree.labels[labels[i]], tree.labels[p]] for i, p in zip(test, predictions[k]) if p != labels[i]]
+        for line in logs[k]:
+            echo(line)
+        echo(f"Final test accuracy = {float(test_accuracy[k]) * 100:.1f}% (N={len(test)})")
+        if cfg.print_misclassified_test_images:
+            echo("=== MISCLASSIFIED TEST IMAGES ===")
+            for path, truth, guess in misclassified:
+                echo(f"{path:>70}  {truth} (predicted {guess})")
+        curve = curves[k]
+        results.append(RetrainResult(
+            task="retrain",
+            stand_in=extractor.frozen.stand_in,
+            provenance={
+                "architecture": cfg.architecture,
+                "extractor": extractor.frozen.identity,
+                "extractor_sha256": extractor.frozen.sha256,
+                "data": tree.describe(),
+                "learning_rate": cfg.learning_rate,
+                "steps": steps,
+                "train_batch_size": cfg.train_batch_size,
+                "distortions": cfg.distorted,
+                "seed": settings.seed,
+                "trained_together_with": [c.learning_rate for c in configs if c is not cfg],
+            },
+            metrics={
+                "final_test_accuracy": float(test_accuracy[k]),
+                "test_images": int(len(test)),
+                "final_validation_accuracy": curve["validation_accuracy"][-1],
+                "final_train_accuracy": curve["train_accuracy"][-1],
+                "final_cross_entropy": curve["cross_entropy"][-1],
+                "steps_to_plateau": steps_to_plateau(curve["step"], curve["validation_accuracy"]),
+                "evaluations": len(curve["step"]),
+                **stability(curve["cross_entropy"], curve["validation_accuracy"]),
+            },
+            timings={"training_s": trained, "export_s": exported, "steps_per_s": steps / trained if trained else 0.0},
+            curves=curve,
+            artifacts={"output_graph": str(cfg.output_graph), "output_labels": str(cfg.output_labels), "summaries_dir": str(cfg.summaries_dir)},
+            labels=list(tree.labels),
+            misclassified=misclassified,
+        ))
+    return results
 
 
 def retrain(configs: Sequence[RetrainConfig], settings: Settings, tree: Optional[ImageTree] = None, echo=print) -> List[RetrainResult]:
-    """Run one or more retrains that share the architecture and images (e.g. a learning-rate
-    sweep): the extractor is loaded and the bottleneck pass made once for all of them."""
+    """One retrain, or several that differ only in learning rate and outputs (a sweep): the
+    extractor is loaded, the bottleneck pass made and the heads trained once for all."""
     first = configs[0]
-    if any((c.architecture, c.model_dir, c.image_dir, c.bottleneck_dir) != (first.architecture, first.model_dir, first.image_dir, first.bottleneck_dir) for c in configs):
-        raise HomeworkError("retrain: a sweep must share --architecture, --model_dir, --image_dir and --bottleneck_dir")
+    _check_sweep(configs)
     started = time.perf_counter()
     if tree is None:
         if not first.image_dir:
@@ -417,17 +486,8 @@ def retrain(configs: Sequence[RetrainConfig], settings: Settings, tree: Optional
     vectors = cache_bottlenecks(extractor, tree, cache)
     bottleneck_s = time.perf_counter() - bottleneck_started
     cache_stats = {"hits": cache.hits, "misses": cache.misses, "corrupt_rebuilt": cache.corrupt, "images": len(tree.entries)}
-
-    results = []
-    for config in configs:
-        result = train_final_layer(extractor, tree, vectors, config, settings, echo)
-        timings = {"graph_load_s": loaded, "bottleneck_s": bottleneck_s, "bottleneck_images_per_s": (cache.misses + cache.corrupt) / bottleneck_s if bottleneck_s else 0.0, **result.timings}
-        results.append(_replace(result, timings=timings, cache=cache_stats))
+    computed = cache.misses + cache.corrupt
+    results = train_heads(extractor, tree, vectors, configs, settings, echo)
     extractor.close()
-    return results
-
-
-def _replace(result: RetrainResult, **changes) -> RetrainResult:
-    import dataclasses
-
-    return dataclasses.replace(result, **changes)
+    shared = {"graph_load_s": loaded, "bottleneck_s": bottleneck_s, "bottleneck_images_per_s": computed / bottleneck_s if computed and bottleneck_s else 0.0}
+    return [dataclasses.replace(r, timings={**shared, **r.timings}, cache=cache_stats) for r in results]
