@@ -219,7 +219,8 @@ class Heads:
                 self._pool = tf.Variable(pool_in, trainable=False, validate_shape=False, name="train_pool")
                 self._pool_labels = tf.Variable(labels_in, trainable=False, validate_shape=False, name="train_pool_labels")
                 feed = {pool_in: pool, labels_in: pool_labels}
-            self.session = v1.Session(graph=self.graph, config=session_config())
+            config = session_config()
+            self.session = v1.Session(graph=self.graph, config=config)
             self.session.run(v1.global_variables_initializer(), feed)
 
     def _heads(self, x, y):
