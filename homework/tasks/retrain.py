@@ -318,6 +318,7 @@ def stability(cross_entropy: Sequence[float], accuracy: Sequence[float]) -> dict
     nan_loss = bool(np.isnan(loss).any())
     late = loss[len(loss) // 2 :]
     late_accuracy = np.asarray(accuracy[len(accuracy) // 2 :], np.float64)
+    late_accuracy = late_accuracy[np.isfinite(late_accuracy)]  # NaN when there is no validation set
     variation = float(np.std(late) / np.mean(late)) if len(late) and not nan_loss and np.mean(late) > 0 else float("nan")
     return {
         "nan_loss": nan_loss,
