@@ -207,7 +207,7 @@ class Heads:
                 with tf.name_scope(f"head_{k}"):
                     scalars = [v1.summary.scalar("accuracy", self.accuracy[k]), v1.summary.scalar("cross_entropy", self.cross_entropy[k])]
                     histograms = [v1.summary.histogram("weights", self.weights[:, k]), v1.summary.histogram("biases", self.biases[k]),
-                                  v1.summary.histogram("pre_activations", logits[k])]
+                                  v1.summary.histogram("pre_activations", logits[:, k])]
                 self.train_summaries.append(v1.summary.merge(scalars + histograms))
                 self.validation_summaries.append(v1.summary.merge(scalars))
             feed = {}
@@ -224,16 +224,17 @@ class Heads:
             self.session.run(v1.global_variables_initializer(), feed)
 
     def _heads(self, x, y):
-        """Logits [heads, batch, classes], and per head: cross-entropy, accuracy, prediction; and the update."""
+        """Logits [batch, heads, classes], and per head: cross-entropy, accuracy, prediction
+        ([batch, heads]); and the update."""
         from ..compat import tf
 
         classes = self.biases.shape[1]
         flat = tf.matmul(tf.reshape(x, [-1, self.width]), tf.reshape(self.weights, [self.width, self.count * classes]))  # one matmul for all heads
-        logits = tf.transpose(tf.reshape(flat, [-1, self.count, classes]), [1, 0, 2]) + self.biases[:, None, :]
-        labels = tf.tile(y[None], [self.count, 1])
-        cross_entropy = tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels, logits=logits), axis=1)
+        logits = tf.reshape(flat, [-1, self.count, classes]) + self.biases
+        labels = tf.tile(y[:, None], [1, self.count])
+        cross_entropy = tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels, logits=logits), axis=0)
         prediction = tf.argmax(logits, 2)
-        accuracy = tf.reduce_mean(tf.cast(tf.equal(prediction, labels), tf.float32), axis=1)
+        accuracy = tf.reduce_mean(tf.cast(tf.equal(prediction, labels), tf.float32), axis=0)
         update = self._optimizer.minimize(tf.reduce_sum(self._rates * cross_entropy), var_list=[self.weights, self.biases])
         return logits, cross_entropy, accuracy, prediction, update
 
@@ -411,6 +412,7 @@ def train_heads(extractor: Extractor, tree: ImageTree, vectors: np.ndarray, conf
     test = test_idx if config.test_batch_size < 0 or len(test_idx) == 0 else rng.choice(test_idx, size=config.test_batch_size, replace=True)
     if len(test):
         test_accuracy, predictions = sess.run([heads.accuracy, heads.prediction], feed(test))
+        predictions = predictions.T  # [heads, images]
     else:
         test_accuracy, predictions = [float("nan")] * n, [[]] * n
     weights, biases = sess.run([heads.weights, heads.biases])
