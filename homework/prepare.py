@@ -31,7 +31,7 @@ def _tree_step(source: trees.TreeSource) -> Tuple[str, str]:
     count = sum(1 for _ in source.root.rglob("*.jpg"))
     size = sum(p.stat().st_size for p in source.root.rglob("*.jpg"))
     state = ("built" if source.built else "cached") if source.stand_in else "ready"
-    return state, f"{count} images, {size / 1e6:.1f} MB, {source.identity}"
+    return state, f"{count} images, {size / 1e6:.1f} MB, {source.identity} at {source.root}"
 
 
 def _module_step(settings: Settings, arch) -> Tuple[str, str]:
