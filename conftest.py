@@ -29,7 +29,17 @@ def _settings(config) -> Settings:
     )
 
 
+def _record_path(config) -> Path:
+    from homework import record
+
+    given = config.getoption("--record")
+    return Path(given) if given else record.default_path(_settings(config))
+
+
 def pytest_configure(config):
+    from homework.grading.checks_plugin import ChecksResults, checks_path
+
+    config.pluginmanager.register(ChecksResults(checks_path(_record_path(config))), "hw5-checks-results")
     label = config.getoption("--device-label")
     storage = getattr(config.option, "benchmark_storage", None)
     if label and storage in (None, "file://./.benchmarks"):
@@ -54,11 +64,8 @@ def settings(pytestconfig) -> Settings:
 
 
 @pytest.fixture(scope="session")
-def record_path(pytestconfig, settings) -> Path:
-    from homework import record
-
-    given = pytestconfig.getoption("--record")
-    return Path(given) if given else record.default_path(settings)
+def record_path(pytestconfig) -> Path:
+    return _record_path(pytestconfig)
 
 
 @pytest.fixture(scope="session")

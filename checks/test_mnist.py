@@ -19,6 +19,7 @@ def test_baseline_is_the_beginner_model(result):
     assert [layer["output_shape"] for layer in summary["layers"]] == ["(None, 784)", "(None, 128)", "(None, 128)", "(None, 10)"]
 
 
+@pytest.mark.weight(2)
 def test_challenger_beats_baseline_by_more_than_the_spread(result):
     base, chal = result.metrics["baseline"], result.metrics[result.challenger]
     margin = max(base["test_accuracy_spread"], chal["test_accuracy_spread"])
@@ -39,6 +40,7 @@ def test_sweeps_have_a_row_per_value(result, settings):
 
 
 @pytest.mark.parametrize("name", ["baseline", "cnn"])
+@pytest.mark.weight(0)  # timing, not graded
 def test_benchmark_mnist_epoch(benchmark, settings, name):
     """Training time of one epoch (one round: training is too slow to repeat)."""
     from homework.data.mnist import load_mnist
@@ -49,6 +51,7 @@ def test_benchmark_mnist_epoch(benchmark, settings, name):
 
 
 @pytest.mark.parametrize("name", ["baseline", "cnn"])
+@pytest.mark.weight(0)  # timing, not graded
 def test_benchmark_mnist_inference(benchmark, settings, name):
     """Images per second of inference on the test split (calibrated rounds)."""
     from homework.compat import keras

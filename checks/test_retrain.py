@@ -20,6 +20,7 @@ def sweep(settings, workdir, store):
     return result
 
 
+@pytest.mark.weight(2)
 def test_every_rate_gives_a_usable_graph_or_recorded_evidence(sweep, settings):
     assert set(sweep.checks) == {f"{rate:g}" for rate in settings.learning_rates}
     for rate, check in sweep.checks.items():
@@ -79,6 +80,7 @@ def test_cpu_vs_gpu(settings, store):
         assert "no GPU" in result.legs["gpu"]["skipped"] and not result.metrics["gpu_ran"]
 
 
+@pytest.mark.weight(2)
 def test_inception_input_layer_read_off_the_graph(settings, workdir, store):
     result = experiments.inception(settings, workdir, echo=lambda line: None)
     store("retrain_inception", result)

@@ -17,6 +17,7 @@ def inputs(settings):
     return transfer.load_inputs(settings)
 
 
+@pytest.mark.weight(2)
 def test_fine_tuned_at_least_as_good_as_frozen(result):
     assert result.fine_tuned.final_val_accuracy >= result.frozen.final_val_accuracy, result.metrics
     assert result.fine_tuned.summary["trainable_parameters"] > result.frozen.summary["trainable_parameters"]
@@ -29,6 +30,7 @@ def test_histories_and_batches_recorded(result, settings):
     assert result.provenance["module"]["stand_in"] == (settings.profile == "embedded")
 
 
+@pytest.mark.weight(2)
 def test_injected_oom_halves_the_batch_and_completes(settings, inputs, tmp_path):
     """TF's ResourceExhaustedError above batch 8: 32 -> 16 -> 8, and the run finishes."""
     forced = settings.replace(simulate_oom_above=8, transfer_epochs=2, batch_size=32)
@@ -47,12 +49,14 @@ def test_memory_budget_picks_a_batch_that_fits(settings, inputs, tmp_path):
 
 
 @pytest.mark.parametrize("trainable", [False, True], ids=["frozen", "fine_tuned"])
+@pytest.mark.weight(0)  # timing, not graded
 def test_benchmark_transfer_epoch(benchmark, settings, inputs, tmp_path, trainable):
     one = settings.replace(transfer_epochs=1)
     benchmark.extra_info["stand_in"] = inputs.module.stand_in
     benchmark.pedantic(transfer.train_phase, args=(one, inputs.module, inputs.train, inputs.val, trainable, 1e-3, tmp_path / "tb", 1, 0), rounds=1, iterations=1)
 
 
+@pytest.mark.weight(0)  # timing, not graded
 def test_benchmark_transfer_inference(benchmark, settings, inputs):
     from homework.compat import keras
     from homework.models import modules

@@ -56,7 +56,72 @@ def cmd_run(args: argparse.Namespace) -> int:
         pytest_args.append(f"--record={args.record}")
     pytest_args += args.pytest_args
     print(f"\nhw5 run: pytest {' '.join(pytest_args)}", flush=True)
-    return int(pytest.main(pytest_args))
+    code = int(pytest.main(pytest_args))
+    from . import record
+
+    record_path = Path(args.record) if args.record else record.default_path(settings)
+    if record_path.exists():
+        report_args = argparse.Namespace(record=[str(record_path)], answers=DEFAULT_ANSWERS, rubric=DEFAULT_RUBRIC,
+                                         output=DEFAULT_REPORT, baseline=None)
+        try:
+            cmd_report(report_args)
+        except HomeworkError as exc:  # the checks' outcome stands; say why the report is missing
+            print(f"hw5: report not written: {exc}", file=sys.stderr)
+    return code
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from . import record, report
+    from .grading import submissions
+    from .grading.rubric import Rubric
+
+    records = [record.read(path) for path in args.record or [record.default_path(Settings.load({}))]]
+    rubric = Rubric.load(args.rubric)
+    answers = submissions.load(args.answers, rubric)
+    rendered = report.render(records, answers, rubric, Path(args.output), baseline=args.baseline)
+    plots = ", ".join(str(p) for p in rendered.plots.values()) or "none"
+    print(f"hw5: wrote {rendered.path} (plots: {plots})")
+    return 0
+
+
+def cmd_grade(args: argparse.Namespace) -> int:
+    import json
+
+    from . import files
+    from .grading import checks_plugin, grader
+
+    grades = grader.grade_submission(args.submission, args.rubric, args.record)
+    print(grader.table(grades))
+    if args.json:
+        checks_file = args.checks or (checks_plugin.checks_path(args.record) if args.record else None)
+        checks = None
+        if checks_file and Path(checks_file).exists():
+            checks = json.loads(Path(checks_file).read_text())
+        elif args.checks:
+            raise HomeworkError(f"{args.checks}: checks results not found (pytest checks/ writes them beside the record)")
+        files.write_json(args.json, grader.results_json(grades, checks))
+        print(f"hw5: wrote {args.json}" + (f" (with the checks from {checks_file})" if checks else " (written answers only)"))
+    return 0
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    from . import compare, files
+
+    runs = [compare.load(path) for path in args.runs]
+    if len(runs) < 2:
+        raise HomeworkError("hw5 compare: give at least two runs (records or saved pytest-benchmark files)")
+    base = compare.baseline_index(runs, args.baseline)
+    text = "\n".join([f"- `{r.label}` ({r.kind}: {r.source}): {r.machine}" for r in runs]) + "\n\n" + compare.markdown(runs, base) + "\n"
+    print(text)
+    if args.output:
+        files.write_text(args.output, text)
+        print(f"hw5: wrote {args.output}")
+    return 0
+
+
+DEFAULT_ANSWERS = "answers/answers.yaml"
+DEFAULT_RUBRIC = "answers/rubric.yaml"
+DEFAULT_REPORT = "answers/report.md"
 
 
 def cmd_retrain(args: argparse.Namespace) -> int:
@@ -145,6 +210,25 @@ def build_parser() -> argparse.ArgumentParser:
     add_settings_flags(p)
     p.add_argument("--record", help="run record to write (default results/<device-label>.json)")
     p.add_argument("pytest_args", nargs=argparse.REMAINDER, help="extra pytest arguments after --")
+
+    p = command("report", cmd_report, "render answers/report.md (and its plots) from run records and your answers")
+    p.add_argument("--record", nargs="+", help="run record(s); several devices give a side-by-side table (default results/<device-label>.json)")
+    p.add_argument("--answers", default=DEFAULT_ANSWERS, help=f"your answers (default {DEFAULT_ANSWERS})")
+    p.add_argument("--rubric", default=DEFAULT_RUBRIC, help=argparse.SUPPRESS)
+    p.add_argument("-o", "--output", default=DEFAULT_REPORT, help=f"report to write (default {DEFAULT_REPORT})")
+    p.add_argument("--baseline", help="device label the side-by-side ratios divide by (default the first record)")
+
+    p = command("grade", cmd_grade, "grade written answers (answers.yaml or a Markdown / text write-up) against the rubric")
+    p.add_argument("submission", help="answers.yaml, or a write-up in Markdown or plain text")
+    p.add_argument("--record", help="run record: flag answers whose numbers disagree with it")
+    p.add_argument("--checks", help="checks results (default: beside --record, written by pytest checks/)")
+    p.add_argument("--json", help="write Gradescope's results.json here")
+    p.add_argument("--rubric", default=DEFAULT_RUBRIC, help=f"rubric (default {DEFAULT_RUBRIC})")
+
+    p = command("compare", cmd_compare, "side-by-side timings of runs from several devices, with ratios to a baseline")
+    p.add_argument("runs", nargs="+", help="run records (results/<label>.json) or pytest-benchmark files (.benchmarks/<label>/*.json)")
+    p.add_argument("--baseline", help="device label to divide by (default the first run)")
+    p.add_argument("-o", "--output", help="also write the table (Markdown) here")
 
     p = command("data", cmd_data, "build the embedded data and stand-in modules into the cache (idempotent)")
     add_settings_flags(p)

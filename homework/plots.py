@@ -1,0 +1,104 @@
+"""The report's figures, as PNG files with fixed metadata (same record, same bytes)."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Dict
+
+from . import files
+
+_PNG_METADATA = {"Software": None}  # no matplotlib version stamp: bytes depend on the data only
+
+
+def _figure():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    plt.rcParams.update({"svg.hashsalt": "hw5", "font.size": 9})
+    return plt
+
+
+def _save(fig, path: Path) -> Path:
+    import io
+
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=100, metadata=_PNG_METADATA)
+    files.write_bytes(path, buffer.getvalue())
+    return path
+
+
+def _stand_in(task: dict) -> str:
+    return " (stand-in data/module)" if task["stand_in"] else ""
+
+
+def learning_rate_curves(task: dict, path: Path) -> Path:
+    plt = _figure()
+    fig, (acc, loss) = plt.subplots(1, 2, figsize=(9, 3.4))
+    for run in task["runs"]:
+        rate = run["provenance"]["learning_rate"]
+        acc.plot(run["curves"]["step"], run["curves"]["validation_accuracy"], label=f"lr {rate:g}")
+        loss.plot(run["curves"]["step"], run["curves"]["cross_entropy"], label=f"lr {rate:g}")
+    acc.set(xlabel="step", ylabel="validation accuracy", title="Validation accuracy" + _stand_in(task))
+    loss.set(xlabel="step", ylabel="cross-entropy", yscale="log", title="Training cross-entropy")
+    acc.legend()
+    fig.tight_layout()
+    try:
+        return _save(fig, path)
+    finally:
+        plt.close(fig)
+
+
+def transfer_curves(task: dict, path: Path) -> Path:
+    plt = _figure()
+    fig, ax = plt.subplots(figsize=(5, 3.4))
+    for name in ("frozen", "fine_tuned"):
+        history = task[name]["history"]
+        epochs = list(range(1, len(history["val_accuracy"]) + 1))
+        ax.plot(epochs, history["val_accuracy"], marker="o", label=f"{name.replace('_', '-')} (validation)")
+        ax.plot(epochs, history["accuracy"], linestyle="--", label=f"{name.replace('_', '-')} (train)")
+    ax.set(xlabel="epoch", ylabel="accuracy", title="Frozen vs fine-tuned" + _stand_in(task))
+    ax.legend()
+    fig.tight_layout()
+    try:
+        return _save(fig, path)
+    finally:
+        plt.close(fig)
+
+
+def cpu_gpu_bars(task: dict, path: Path) -> Path:
+    plt = _figure()
+    phases = ("graph_load", "bottleneck", "training")
+    fig, ax = plt.subplots(figsize=(5, 3.4))
+    width = 0.38
+    for offset, leg in ((-width / 2, "cpu"), (width / 2, "gpu")):
+        data = task["legs"].get(leg, {})
+        values = [data.get(f"{p}_s", 0.0) for p in phases]
+        bars = ax.bar([i + offset for i in range(len(phases))], values, width, label=leg.upper())
+        if "skipped" in data:
+            for bar in bars:
+                ax.annotate("skipped", (bar.get_x() + bar.get_width() / 2, 0), ha="center", va="bottom", rotation=90)
+    ax.set_xticks(range(len(phases)), [p.replace("_", " ") for p in phases])
+    ax.set(ylabel="seconds", title="CPU vs GPU by phase" + _stand_in(task))
+    ax.legend()
+    fig.tight_layout()
+    try:
+        return _save(fig, path)
+    finally:
+        plt.close(fig)
+
+
+PLOTS = {
+    "learning_rates": ("retrain_learning_rates", learning_rate_curves),
+    "transfer": ("transfer", transfer_curves),
+    "cpu_gpu": ("retrain_cpu_vs_gpu", cpu_gpu_bars),
+}
+
+
+def make_all(record: dict, folder: Path) -> Dict[str, Path]:
+    """Every plot whose task is in the record; name -> path."""
+    made = {}
+    for name, (task, draw) in PLOTS.items():
+        if task in record["tasks"]:
+            made[name] = draw(record["tasks"][task], Path(folder) / f"{name}.png")
+    return made

@@ -1,0 +1,106 @@
+"""answers/report.md from run records and the student's answers.
+
+A pure function of its inputs: the same records and answers give the same bytes (no
+clock, no absolute paths, plots with fixed metadata). The student's text is data:
+every ASCII punctuation character is backslash-escaped, so template syntax, HTML and
+Markdown inside an answer show as typed and are never evaluated.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Dict, List, Optional, Sequence
+
+import jinja2
+
+from . import compare, files
+from .grading.rubric import Rubric
+from .grading.submissions import Answers
+
+TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+DEFAULT_OUT = Path("answers/report.md")
+
+# task name -> (title, command that runs it)
+TASKS = {
+    "inputs": ("Inputs", "hw5 data && pytest checks/test_inputs.py"),
+    "mnist": ("Task 1.1: MNIST baseline vs challenger", "pytest checks/test_mnist.py"),
+    "transfer": ("Task 1.2: transfer learning, frozen vs fine-tuned", "pytest checks/test_transfer.py"),
+    "retrain_learning_rates": ("Part 2: retrain at three learning rates", "pytest checks/test_retrain.py -k every_rate"),
+    "retrain_cpu_vs_gpu": ("Part 2: CPU vs GPU", "pytest checks/test_retrain.py -k cpu_vs_gpu"),
+    "retrain_inception": ("Part 2: Inception v3 vs MobileNet", "pytest checks/test_retrain.py -k inception"),
+    "retrain_own_images": ("Part 2: your own images", "pytest checks/test_retrain.py -k own_images"),
+}
+# ASCII punctuation that Markdown, HTML or an autolink could act on (not , ; ' " ? % =, kept readable)
+_PUNCT = re.compile(r"([!#$&()*+\-./:<>@\[\\\]^_`{|}~])")
+
+
+def inert(text: str) -> str:
+    """Student text shown exactly as typed: each line escaped, kept as a hard line break."""
+    lines = [_PUNCT.sub(r"\\\1", line.strip()) for line in str(text).strip().splitlines()]
+    return "\n".join(f"> {line}  " if line else ">" for line in lines) or "> *(no answer yet)*"
+
+
+def inline(text: str) -> str:
+    """Student text inside a line (a name in the header)."""
+    return _PUNCT.sub(r"\\\1", " ".join(str(text).split()))
+
+
+def basenames(text: str) -> str:
+    """Absolute paths shortened to their file names: the report must not depend on where the run lived."""
+    return re.sub(r"(?:/[^\s/:'\"]+)+/([^\s/:'\"]+)", r"\1", str(text))
+
+
+def pct(value) -> str:
+    return f"{100 * float(value):.1f}%"
+
+
+def secs(value) -> str:
+    value = float(value)
+    return f"{value:.2f} s" if value < 10 else f"{value:.1f} s"
+
+
+def num(value, digits: int = 3) -> str:
+    value = float(value)
+    return f"{value:,.0f}" if abs(value) >= 1000 or value.is_integer() else f"{value:.{digits}g}"
+
+
+def environment() -> jinja2.Environment:
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)), undefined=jinja2.StrictUndefined,
+                             autoescape=False, keep_trailing_newline=True, trim_blocks=True, lstrip_blocks=True)
+    env.filters.update(inert=inert, inline=inline, basenames=basenames, pct=pct, secs=secs, num=num)
+    return env
+
+
+@dataclass(frozen=True)
+class Rendered:
+    markdown: str
+    path: Path
+    plots: Dict[str, Path]
+
+
+def render(records: Sequence[dict], answers: Answers, rubric: Rubric, out: Path = DEFAULT_OUT, baseline: Optional[str] = None) -> Rendered:
+    """Write `out` and its plots (in `<out stem>_files/`) and return what was written."""
+    from . import plots
+
+    out = Path(out)
+    primary = records[0]
+    plot_dir = out.parent / f"{out.stem}_files"
+    made = plots.make_all(primary, plot_dir)
+    runs = [compare.from_record(doc, doc["device_label"]) for doc in records]
+    base = compare.baseline_index(runs, baseline)
+    context = {
+        "record": primary,
+        "tasks": primary["tasks"],
+        "task_info": TASKS,
+        "answers": answers,
+        "questions": list(rubric.questions.values()),
+        "plots": {name: f"{plot_dir.name}/{path.name}" for name, path in made.items()},
+        "devices": [{"label": r.label, "machine": r.machine} for r in runs],
+        "comparison": compare.markdown(runs, base) if len(records) > 1 else "",
+        "baseline_label": runs[base].label,
+        "stand_in_tasks": sorted(name for name, task in primary["tasks"].items() if task["stand_in"]),
+    }
+    text = environment().get_template("report.md.j2").render(**context)
+    files.write_text(out, text)
+    return Rendered(text, out, made)
