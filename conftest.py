@@ -10,6 +10,8 @@ import pytest
 
 from homework.settings import Settings
 
+pytest_plugins = ["pytester"]  # tests/ runs small pytest sessions (the checks' results plugin)
+
 
 def pytest_addoption(parser):
     group = parser.getgroup("hw5", "Homework 5 harness")

@@ -15,6 +15,7 @@ from typing import Dict, List, Optional, Sequence
 import jinja2
 
 from . import compare, files
+from .errors import HomeworkError
 from .grading.rubric import Rubric
 from .grading.submissions import Answers
 
@@ -101,6 +102,9 @@ def render(records: Sequence[dict], answers: Answers, rubric: Rubric, out: Path 
         "baseline_label": runs[base].label,
         "stand_in_tasks": sorted(name for name, task in primary["tasks"].items() if task["stand_in"]),
     }
-    text = environment().get_template("report.md.j2").render(**context)
+    try:
+        text = environment().get_template("report.md.j2").render(**context)
+    except jinja2.UndefinedError as exc:  # StrictUndefined: a missing value stops the report, never a blank
+        raise HomeworkError(f"record {primary['device_label']}: the report needs a value it lacks ({exc})") from exc
     files.write_text(out, text)
     return Rendered(text, out, made)

@@ -167,10 +167,12 @@ def grade(question: Question, answer: str) -> QuestionGrade:
             score += fact.points
             continue
         missing.append(fact.describe)
+        expected: Dict[float, List[str]] = {}
         for value, m in ev.near_misses:
             if value not in ev.used:
-                contradictions.append(f"{show(value)} where {show(float(m['number']))}"
-                                      + (f" (+-{show(float(m['tolerance']))})" if m.get("tolerance") else "") + " is expected")
+                tolerance = f" (+-{show(float(m['tolerance']))})" if m.get("tolerance") else ""
+                expected.setdefault(value, []).append(show(float(m["number"])) + tolerance)
+        contradictions += [f"{show(value)} where {' or '.join(dict.fromkeys(wanted))} is expected" for value, wanted in expected.items()]
         contradictions += [f"says {says}" for pattern, says in fact.wrong if _pattern_found(pattern, text)]
     contradictions = list(dict.fromkeys(contradictions))
     score = min(score, question.points)
