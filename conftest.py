@@ -50,13 +50,15 @@ def pytest_configure(config):
 
 
 def pytest_benchmark_update_machine_info(config, machine_info):
-    from homework import device
+    """GPU, Jetson model, L4T, power mode, clocks, versions and profile beside pytest-benchmark's CPU info."""
+    from homework import device, record
 
     settings = _settings(config)
     machine_info["hw5"] = {
         "device_label": settings.device_label or device.default_label(),
         "profile": settings.profile,
         "device": device.describe(),
+        "versions": record.provenance(settings)["versions"],
     }
 
 
@@ -79,6 +81,21 @@ def store(record_path, settings):
         return record.put_task(record_path, settings, name, result)
 
     return put
+
+
+@pytest.fixture(scope="module", autouse=True)
+def resource_use(request):
+    """Samples RSS (and tegrastats / nvidia-smi where present) while a checks/ file runs, into the record."""
+    if Path(request.node.path).parent.name != "checks":
+        yield
+        return
+    from homework import record
+    from homework.resources import Sampler
+
+    with Sampler() as sampler:
+        yield
+    settings = _settings(request.config)
+    record.put_resources(_record_path(request.config), settings, Path(request.node.path).name, sampler.summary())
 
 
 @pytest.hookimpl(hookwrapper=True)

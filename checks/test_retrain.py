@@ -105,3 +105,24 @@ def test_distortions_bypass_the_cache(settings, workdir):
     assert isinstance(config, RetrainConfig) and config.distorted
     (run,) = retrain([config], settings, tree=tree, echo=lambda line: None)
     assert run.provenance["distortions"] and run.metrics["evaluations"] == 2
+
+
+@pytest.mark.weight(0)  # timing, not graded
+def test_benchmark_bottleneck_pass(benchmark, settings):
+    """Images per second through the frozen extractor (the phase where a GPU pays off); calibrated rounds."""
+    import numpy as np
+
+    from homework.data.images import load_rgb
+    from homework.tasks.retrain import Extractor, load_extractor
+
+    tree = load_image_tree(trees.flowers(settings).root, cache_dir=settings.cache_dir)
+    config = RetrainConfig(image_dir=str(tree.root), architecture=settings.architecture)
+    extractor = Extractor(load_extractor(config, settings))
+    size = extractor.frozen.input_size
+    batch = np.stack([load_rgb(entry.path, size) for entry in tree.entries[: extractor.batch]])  # the extractor's own batch size
+    extractor.run(batch)  # warm-up: graph optimisation and device initialisation stay out of the timing
+    benchmark.extra_info.update(images=len(batch), architecture=settings.architecture, stand_in=settings.profile == "embedded")
+    try:
+        benchmark(extractor.run, batch)  # returns the bottlenecks as numpy: the device work is finished when the timer stops
+    finally:
+        extractor.close()

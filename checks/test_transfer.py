@@ -53,7 +53,7 @@ def test_memory_budget_picks_a_batch_that_fits(settings, inputs, tmp_path):
 def test_benchmark_transfer_epoch(benchmark, settings, inputs, tmp_path, trainable):
     one = settings.replace(transfer_epochs=1)
     benchmark.extra_info["stand_in"] = inputs.module.stand_in
-    benchmark.pedantic(transfer.train_phase, args=(one, inputs.module, inputs.train, inputs.val, trainable, 1e-3, tmp_path / "tb", 1, 0), rounds=1, iterations=1)
+    benchmark.pedantic(transfer.train_phase, args=(one, inputs.module, inputs.train, inputs.val, trainable, 1e-3, tmp_path / "tb", 1, 0), rounds=1, iterations=1, warmup_rounds=1)
 
 
 @pytest.mark.weight(0)  # timing, not graded

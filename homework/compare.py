@@ -26,25 +26,36 @@ def from_record(doc: dict, source: str) -> Run:
         for key, value in sorted(entry["timings"].items()):
             if isinstance(value, (int, float)) and not isinstance(value, bool):
                 values[f"{task}: {key}"] = float(value)
-    device = doc["provenance"]["device"]
-    return Run(doc["device_label"], source, "record", values, _machine(device, doc["provenance"]["profile"]))
+    prov = doc["provenance"]
+    return Run(doc["device_label"], source, "record", values, _machine(prov["device"], prov["profile"], prov["versions"]))
 
 
 def from_benchmark(doc: dict, source: str) -> Run:
     info = doc.get("machine_info", {})
     hw5 = info.get("hw5", {})
     label = hw5.get("device_label") or info.get("node") or Path(source).stem
-    values = {b["name"]: float(b["stats"]["mean"]) for b in doc["benchmarks"]}
-    return Run(label, source, "benchmark", values, _machine(hw5.get("device", {}), hw5.get("profile", "unknown")))
+    values = {f"{_group(b)}: {b['name']}": float(b["stats"]["mean"]) for b in doc["benchmarks"]}
+    versions = hw5.get("versions", {})
+    return Run(label, source, "benchmark", values, _machine(hw5.get("device", {}), hw5.get("profile", "unknown"), versions))
 
 
-def _machine(device: dict, profile: str) -> str:
+def _group(bench: dict) -> str:
+    """The task a benchmark times: its checks file without test_ (checks/test_mnist.py -> mnist)."""
+    module = Path(str(bench.get("fullname", "")).split("::")[0]).stem
+    return module[len("test_"):] if module.startswith("test_") else (module or "benchmarks")
+
+
+def _machine(device: dict, profile: str, versions: Optional[dict] = None) -> str:
     cpu = device.get("cpu", {})
     gpu = device.get("gpu", "unavailable")
     gpu_text = gpu if isinstance(gpu, str) else ", ".join(g.get("name", "?") for g in gpu)
     jetson = device.get("jetson")
     parts = [jetson if jetson and jetson != "none" else f"{cpu.get('model', 'CPU')} {cpu.get('cores', '?')} cores",
-             f"GPU: {gpu_text}", f"profile {profile}"]
+             f"GPU: {gpu_text}"]
+    if jetson and jetson != "none":
+        parts.append(f"power mode {device.get('power_mode', 'unavailable')}, clocks {device.get('clocks', 'unavailable')}")
+    parts.append(f"TensorFlow {(versions or {}).get('tensorflow', 'unavailable')}")
+    parts.append(f"profile {profile}")
     return "; ".join(parts)
 
 
@@ -91,15 +102,17 @@ def baseline_index(runs: Sequence[Run], label: Optional[str]) -> int:
 
 
 def markdown(runs: Sequence[Run], baseline: int = 0) -> str:
-    """The comparison as a Markdown table; times in seconds (lower is faster), *_per_s are rates (higher is faster)."""
+    """One Markdown table per task; times in seconds (lower is faster), *_per_s are rates (higher is faster)."""
     base = runs[baseline].label
-    head = "| metric | " + " | ".join(r.label for r in runs) + " | " + " | ".join(f"{r.label} / {base}" for i, r in enumerate(runs) if i != baseline) + " |"
-    sep = "|---" * (1 + len(runs) + len(runs) - 1) + "|"
-    lines = [head, sep]
+    others = [i for i in range(len(runs)) if i != baseline]
+    head = "| metric | " + " | ".join(r.label for r in runs) + " | " + " | ".join(f"{runs[i].label} / {base}" for i in others) + " |"
+    sep = "|---" + "|---:" * (len(runs) + len(others)) + "|"
+    blocks: Dict[str, List[str]] = {}
     for row in rows(runs, baseline):
-        cells = [_fmt(v) for v in row.values] + [_ratio(r) for i, r in enumerate(row.ratios) if i != baseline]
-        lines.append(f"| {row.metric} | " + " | ".join(cells) + " |")
-    return "\n".join(lines)
+        group, _, name = row.metric.partition(": ")
+        cells = [_fmt(v) for v in row.values] + [_ratio(row.ratios[i]) for i in others]
+        blocks.setdefault(group, [f"#### {group}", "", head, sep]).append(f"| {name} | " + " | ".join(cells) + " |")
+    return "\n\n".join("\n".join(lines) for lines in blocks.values())
 
 
 def _fmt(value: Optional[float]) -> str:

@@ -55,6 +55,28 @@ def nvidia_smi_gpus() -> List[Dict[str, str]]:
     return gpus
 
 
+def jetson_power_mode() -> str:
+    """nvpmodel's current mode, e.g. 'MAXN (0)'."""
+    out = _run(["nvpmodel", "-q"])
+    if not out:
+        return UNAVAILABLE
+    name = re.search(r"Power Mode:\s*(.+)", out)
+    number = re.search(r"^\s*(\d+)\s*$", out, re.MULTILINE)
+    return f"{name.group(1).strip() if name else out.splitlines()[0]}" + (f" ({number.group(1)})" if number else "")
+
+
+def jetson_clocks() -> str:
+    """Whether jetson_clocks pinned the clocks (its --show needs root; unreadable otherwise)."""
+    out = _run(["jetson_clocks", "--show"])
+    if not out:
+        return UNAVAILABLE
+    gpu = re.search(r"^GPU\s+MinFreq=(\d+)\s+MaxFreq=(\d+)\s+CurrentFreq=(\d+)", out, re.MULTILINE)
+    if not gpu:
+        return " ".join(out.split())[:200]
+    low, high, now = map(int, gpu.groups())
+    return f"{'pinned at maximum' if low == high == now else 'dynamic'} (GPU {now / 1e6:.0f} MHz of {high / 1e6:.0f})"
+
+
 @lru_cache(maxsize=1)
 def describe() -> dict:
     """The device block of the run record."""
@@ -83,6 +105,8 @@ def describe() -> dict:
         "gpu": gpu_list or "none",
         "jetson": jetson or "none",
         "l4t": (_read("/etc/nv_tegra_release") or "none").splitlines()[0],
+        "power_mode": jetson_power_mode() if jetson else "none (not a Jetson)",
+        "clocks": jetson_clocks() if jetson else "none (not a Jetson)",
         "cuda_build": str(build.get("cuda_version", "none")),
         "cudnn_build": str(build.get("cudnn_version", "none")),
     }

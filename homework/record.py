@@ -93,6 +93,9 @@ def validate(doc: Any, source: str) -> dict:
         for key, kind in TASK_KEYS.items():
             if not isinstance(task.get(key), kind):
                 fail(f"tasks.{name}.{key}", f"must be a {kind.__name__}")
+    resources = doc.get("resources", {})
+    if not isinstance(resources, dict) or not all(isinstance(v, dict) for v in resources.values()):
+        fail("resources", "must be an object of objects")
     return doc
 
 
@@ -131,13 +134,21 @@ def _locked(path: Path) -> Iterator[None]:
 
 def put_task(path, settings: Settings, name: str, result: Any) -> dict:
     """Store one task's result in the record at `path` (created if absent)."""
+    return _update(path, settings, "tasks", name, to_jsonable(result))
+
+
+def put_resources(path, settings: Settings, name: str, summary: dict) -> dict:
+    """Store what a check file used (RSS, GPU load, power) under resources.<name>."""
+    return _update(path, settings, "resources", name, to_jsonable(summary))
+
+
+def _update(path, settings: Settings, section: str, name: str, entry: Any) -> dict:
     path = Path(path)
-    entry = to_jsonable(result)
     with _locked(path):
         doc = read(path) if path.exists() else new_record(settings)
         if doc["provenance"]["profile"] != settings.profile:
             raise RecordError(f"{path}: holds a '{doc['provenance']['profile']}' run; use another --record for '{settings.profile}'")
-        doc["tasks"][name] = entry
+        doc.setdefault(section, {})[name] = entry
         doc["updated"] = _now()
         write(path, doc)
     return doc

@@ -1,0 +1,132 @@
+"""Resource use while a check runs: process RSS everywhere, tegrastats on a Jetson (GPU
+load GR3D_FREQ, RAM, power rails), nvidia-smi on a PC. Summarised for the run record;
+a source that is not there is named as unavailable."""
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Dict, List, Optional
+
+INTERVAL_S = 0.5
+_TEGRA_RAM = re.compile(r"\bRAM (\d+)/(\d+)MB")
+_TEGRA_GPU = re.compile(r"\bGR3D_FREQ (\d+)%")
+_TEGRA_POWER = re.compile(r"\b(VDD_IN|POM_5V_IN|VDD_CPU_GPU_CV|VDD_GPU_SOC|POM_5V_GPU|VDD_GPU)\s+(\d+)(?:mW)?/(\d+)")
+
+
+def parse_tegrastats(line: str) -> Dict[str, float]:
+    """One tegrastats line -> ram_used_mb, gpu_load_pct and <rail>_mw (current, not average)."""
+    sample: Dict[str, float] = {}
+    ram = _TEGRA_RAM.search(line)
+    if ram:
+        sample["ram_used_mb"] = float(ram.group(1))
+    gpu = _TEGRA_GPU.search(line)
+    if gpu:
+        sample["gpu_load_pct"] = float(gpu.group(1))
+    for rail, now, _avg in _TEGRA_POWER.findall(line):
+        sample[f"{rail.lower()}_mw"] = float(now)
+    return sample
+
+
+def parse_nvidia_smi(line: str) -> Dict[str, float]:
+    """'util, memory.used, power.draw' (csv, no units) -> gpu_load_pct, gpu_memory_mb, gpu_power_w."""
+    parts = [p.strip() for p in line.split(",")]
+    sample = {}
+    for key, text in zip(("gpu_load_pct", "gpu_memory_mb", "gpu_power_w"), parts):
+        try:
+            sample[key] = float(text)
+        except ValueError:
+            pass  # "[N/A]" on GPUs that do not report it
+    return sample
+
+
+COMMANDS = {
+    "tegrastats": (["tegrastats", "--interval", str(int(INTERVAL_S * 1000))], parse_tegrastats),
+    "nvidia-smi": (["nvidia-smi", "--query-gpu=utilization.gpu,memory.used,power.draw", "--format=csv,noheader,nounits",
+                    f"--loop-ms={int(INTERVAL_S * 1000)}"], parse_nvidia_smi),
+}
+
+
+@dataclass
+class Sampler:
+    """with Sampler() as s: ...; s.summary() -> {"seconds", "samples", "<metric>_mean/_max", "sources", "unavailable"}"""
+
+    samples: List[Dict[str, float]] = field(default_factory=list)
+    sources: List[str] = field(default_factory=list)
+    unavailable: Dict[str, str] = field(default_factory=dict)
+    _stop: threading.Event = field(default_factory=threading.Event)
+    _threads: List[threading.Thread] = field(default_factory=list)
+    _procs: List[subprocess.Popen] = field(default_factory=list)
+    _started: float = 0.0
+    _ended: Optional[float] = None
+
+    def __enter__(self) -> "Sampler":
+        self._started = time.perf_counter()
+        try:
+            import psutil
+
+            process = psutil.Process()
+            self.sources.append("process RSS (psutil)")
+            self._thread(lambda: self._poll_rss(process))
+        except ImportError:
+            self.unavailable["rss"] = "psutil not installed"
+        for name, (command, parse) in COMMANDS.items():
+            if not shutil.which(command[0]):
+                self.unavailable[name] = f"{name} not found"
+                continue
+            try:
+                proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+            except OSError as exc:
+                self.unavailable[name] = f"{name} failed to start ({exc.strerror})"
+                continue
+            self._procs.append(proc)
+            self.sources.append(name)
+            self._thread(lambda proc=proc, parse=parse: self._read_lines(proc, parse))
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        for proc in self._procs:
+            proc.terminate()
+        for thread in self._threads:
+            thread.join(timeout=2)
+        for proc in self._procs:
+            try:
+                proc.wait(timeout=2)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+        self._ended = time.perf_counter()
+
+    def _thread(self, target) -> None:
+        thread = threading.Thread(target=target, daemon=True)
+        thread.start()
+        self._threads.append(thread)
+
+    def _poll_rss(self, process) -> None:
+        while True:
+            self.samples.append({"rss_mb": process.memory_info().rss / 2**20})
+            if self._stop.wait(INTERVAL_S):
+                return
+
+    def _read_lines(self, proc: subprocess.Popen, parse) -> None:
+        for line in proc.stdout:
+            sample = parse(line)
+            if sample:
+                self.samples.append(sample)
+            if self._stop.is_set():
+                return
+
+    def summary(self) -> dict:
+        series: Dict[str, List[float]] = {}
+        for sample in list(self.samples):
+            for key, value in sample.items():
+                series.setdefault(key, []).append(value)
+        out: dict = {"seconds": round((self._ended or time.perf_counter()) - self._started, 2),
+                     "samples": len(self.samples), "sources": list(self.sources), "unavailable": dict(self.unavailable)}
+        for key, values in sorted(series.items()):
+            out[f"{key}_mean"] = round(sum(values) / len(values), 1)
+            out[f"{key}_max"] = round(max(values), 1)
+        return out

@@ -1,0 +1,57 @@
+"""Cross-device comparison: per-device benchmark folders, machine info, `hw5 compare`."""
+import json
+from pathlib import Path
+
+import pytest
+
+from homework import compare
+from homework.cli import main
+from homework.errors import HomeworkError
+
+BENCH = Path(__file__).parent / "fixtures" / "benchmarks"
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_compare_saved_benchmarks_from_two_devices(tmp_path, capsys):
+    out = tmp_path / "compare.md"
+    assert main(["compare", str(BENCH / "jetson-tx2.json"), str(BENCH / "rtx-2080.json"), "--baseline", "rtx-2080", "-o", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "NVIDIA Jetson TX2 Developer Kit; GPU: NVIDIA Jetson TX2; power mode MAXN (0)" in text
+    assert "GPU: NVIDIA GeForce RTX 2080; TensorFlow 2.13.0" in text
+    assert "| metric | jetson-tx2 | rtx-2080 | jetson-tx2 / rtx-2080 |" in text
+    transfer = text.split("#### transfer")[1]
+    assert "| test_benchmark_transfer_epoch[frozen] | 281 | 14 | 20.07x |" in transfer  # the TX2 vs RTX 2080 epoch
+    assert "| test_benchmark_transfer_epoch[fine_tuned] | 206 | 13 | 15.85x |" in transfer
+    assert out.read_text().strip() == text.split("hw5: wrote")[0].strip()
+
+
+def test_compare_errors_are_one_line(tmp_path):
+    runs = [compare.load(BENCH / "jetson-tx2.json"), compare.load(BENCH / "rtx-2080.json")]
+    with pytest.raises(HomeworkError, match="--baseline orin: no such device among jetson-tx2, rtx-2080"):
+        compare.baseline_index(runs, "orin")
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"benchmarks": [{"name": "x"}]}')
+    with pytest.raises(HomeworkError, match="bad.json: 'benchmarks' entries need 'name' and 'stats'"):
+        compare.load(bad)
+    assert main(["compare", str(BENCH / "rtx-2080.json")]) == 2
+
+
+def test_device_labels_get_their_own_benchmark_folders(pytester):
+    pytester.makeconftest((ROOT / "conftest.py").read_text())
+    pytester.makepyfile(test_speed="""
+        def test_benchmark_sum(benchmark):
+            benchmark(sum, range(1000))
+    """)
+    pytester.makeini("[pytest]\nmarkers =\n    weight(points): points\n")
+    for label in ("bench-a", "bench-b"):
+        result = pytester.runpytest_subprocess("-p", "no:cacheprovider", f"--device-label={label}", "--benchmark-autosave",
+                                               "--benchmark-min-rounds=3", f"--record=results/{label}.json")
+        result.assert_outcomes(passed=1)
+    saved = {label: sorted((pytester.path / ".benchmarks" / label).rglob("*.json")) for label in ("bench-a", "bench-b")}
+    assert all(len(files) == 1 for files in saved.values()), saved
+    info = json.loads(saved["bench-a"][0].read_text())["machine_info"]["hw5"]
+    assert info["device_label"] == "bench-a" and info["profile"] == "embedded"
+    assert info["device"]["gpu"] == "none" and info["device"]["cpu"]["cores"] > 0 and info["device"]["cpu"]["model"]
+    runs = [compare.load(saved[label][0]) for label in ("bench-a", "bench-b")]
+    table = compare.markdown(runs)
+    assert "#### speed" in table and "| test_benchmark_sum |" in table and "bench-b / bench-a" in table
