@@ -20,12 +20,19 @@ def _figure():
 
 
 def _save(fig, path: Path) -> Path:
+    """Lay out, write atomically and close the figure."""
     import io
 
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=100, metadata=_PNG_METADATA)
-    files.write_bytes(path, buffer.getvalue())
-    return path
+    import matplotlib.pyplot as plt
+
+    try:
+        fig.tight_layout()
+        buffer = io.BytesIO()
+        fig.savefig(buffer, format="png", dpi=100, metadata=_PNG_METADATA)
+        files.write_bytes(path, buffer.getvalue())
+        return path
+    finally:
+        plt.close(fig)
 
 
 def _stand_in(task: dict) -> str:
@@ -42,11 +49,7 @@ def learning_rate_curves(task: dict, path: Path) -> Path:
     acc.set(xlabel="step", ylabel="validation accuracy", title="Validation accuracy" + _stand_in(task))
     loss.set(xlabel="step", ylabel="cross-entropy", yscale="log", title="Training cross-entropy")
     acc.legend()
-    fig.tight_layout()
-    try:
-        return _save(fig, path)
-    finally:
-        plt.close(fig)
+    return _save(fig, path)
 
 
 def transfer_curves(task: dict, path: Path) -> Path:
@@ -59,11 +62,7 @@ def transfer_curves(task: dict, path: Path) -> Path:
         ax.plot(epochs, history["accuracy"], linestyle="--", label=f"{name.replace('_', '-')} (train)")
     ax.set(xlabel="epoch", ylabel="accuracy", title="Frozen vs fine-tuned" + _stand_in(task))
     ax.legend()
-    fig.tight_layout()
-    try:
-        return _save(fig, path)
-    finally:
-        plt.close(fig)
+    return _save(fig, path)
 
 
 def cpu_gpu_bars(task: dict, path: Path) -> Path:
@@ -81,11 +80,7 @@ def cpu_gpu_bars(task: dict, path: Path) -> Path:
     ax.set_xticks(range(len(phases)), [p.replace("_", " ") for p in phases])
     ax.set(ylabel="seconds", title="CPU vs GPU by phase" + _stand_in(task))
     ax.legend()
-    fig.tight_layout()
-    try:
-        return _save(fig, path)
-    finally:
-        plt.close(fig)
+    return _save(fig, path)
 
 
 PLOTS = {

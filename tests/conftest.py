@@ -1,5 +1,7 @@
 """Fixtures for the harness's own unit tests."""
 
+from pathlib import Path
+
 import pytest
 
 from homework.settings import Settings
@@ -16,3 +18,21 @@ def isolated_settings(tmp_path) -> Settings:
     """Settings with an empty cache of their own."""
     return Settings.load({"cache_dir": str(tmp_path / "cache"), "results_dir": str(tmp_path / "results")}, env={})
 
+
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+@pytest.fixture(scope="session")
+def rubric():
+    from homework.grading.rubric import Rubric
+
+    return Rubric.load()
+
+
+@pytest.fixture(scope="session")
+def record():
+    """A run record made by the embedded checks on this 2-core machine (tests/fixtures/record_cpu.json)."""
+    from homework import record as run_record
+
+    return run_record.read(FIXTURES / "record_cpu.json")

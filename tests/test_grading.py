@@ -16,18 +16,6 @@ WRITEUPS = FIXTURES / "writeups"
 FULL = [2, 3, 3, 4, 2, 2, 3, 3, 3, 2, 3, 3, 3]
 
 
-@pytest.fixture(scope="module")
-def rubric():
-    return Rubric.load()
-
-
-@pytest.fixture(scope="module")
-def record():
-    from homework import record
-
-    return record.read(FIXTURES / "record_cpu.json")
-
-
 @pytest.mark.parametrize("name, expected", [
     ("numbered_bold_dash.md", FULL),
     ("nested_bullets.md", [2, 3, 1, 2, 2, 2, 3, 3, 3, 2, 3, 1, 3]),

@@ -5,23 +5,11 @@ from pathlib import Path
 
 import pytest
 
-from homework import record as run_record
 from homework import report
 from homework.errors import HomeworkError
 from homework.grading import submissions
-from homework.grading.rubric import Rubric
 
 FIXTURES = Path(__file__).parent / "fixtures"
-
-
-@pytest.fixture(scope="module")
-def rubric():
-    return Rubric.load()
-
-
-@pytest.fixture(scope="module")
-def record():
-    return run_record.read(FIXTURES / "record_cpu.json")
 
 
 @pytest.fixture(scope="module")
