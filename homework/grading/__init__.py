@@ -1,0 +1,1 @@
+"""The written part: the rubric, reading submissions, grading, Gradescope output."""
