@@ -85,20 +85,15 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_grade(args: argparse.Namespace) -> int:
-    import json
-
     from . import files
-    from .grading import checks_plugin, grader
+    from .grading import checks_plugin, gradescope, grader
 
     grades = grader.grade_submission(args.submission, args.rubric, args.record)
     print(grader.table(grades))
     if args.json:
-        checks_file = args.checks or (checks_plugin.checks_path(args.record) if args.record else None)
-        checks = None
-        if checks_file and Path(checks_file).exists():
-            checks = json.loads(Path(checks_file).read_text())
-        elif args.checks:
-            raise HomeworkError(f"{args.checks}: checks results not found (pytest checks/ writes them beside the record)")
+        beside_record = checks_plugin.checks_path(args.record) if args.record else None
+        checks_file = args.checks or (beside_record if beside_record and beside_record.exists() else None)
+        checks = gradescope.read(checks_file) if checks_file else None
         files.write_json(args.json, grader.results_json(grades, checks))
         print(f"hw5: wrote {args.json}" + (f" (with the checks from {checks_file})" if checks else " (written answers only)"))
     return 0

@@ -56,6 +56,21 @@ def validate(doc: dict, source: str = "results.json") -> dict:
     return doc
 
 
+def read(path) -> dict:
+    """A results document written earlier (the checks' part), validated; errors name the file."""
+    import json
+    from pathlib import Path
+
+    path = Path(path)
+    try:
+        doc = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise HomeworkError(f"{path}: checks results not found (pytest checks/ writes them beside the record)") from None
+    except ValueError as exc:
+        raise HomeworkError(f"{path}: not valid JSON ({exc})") from exc
+    return validate(doc, str(path))
+
+
 def merge(*parts: dict) -> dict:
     """Questions and checks (each a results document) into one."""
     tests: List[dict] = [t for part in parts for t in part["tests"]]

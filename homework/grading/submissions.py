@@ -171,7 +171,7 @@ def _clean_answer(lines: List[str], question: Question) -> str:
     for line in lines:
         if not kept and _belongs_to_question(line, question):
             continue
-        offset, body = _strip_markers(line)
+        body = _strip_markers(line)[1]
         kept.append(_ANSWER_LEAD.sub("", body, count=1) if not kept else body)
     text = "\n".join(l.rstrip() for l in kept).strip()
     text = re.sub(r"^\s*(```+|~~~+|-{3,}|\*{3,})\s*$", "", text, flags=re.MULTILINE).strip()
