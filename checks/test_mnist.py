@@ -13,7 +13,7 @@ def result(settings, store):
 
 
 def test_baseline_is_the_beginner_model(result):
-    summary = result.models["baseline"]["summary"]
+    summary = result.details["models"]["baseline"]["summary"]
     assert summary["trainable_parameters"] == 101_770
     assert [layer["type"] for layer in summary["layers"]] == ["Flatten", "Dense", "Dropout", "Dense"]
     assert [layer["output_shape"] for layer in summary["layers"]] == ["(None, 784)", "(None, 128)", "(None, 128)", "(None, 10)"]
@@ -21,22 +21,22 @@ def test_baseline_is_the_beginner_model(result):
 
 @pytest.mark.weight(2)
 def test_challenger_beats_baseline_by_more_than_the_spread(result):
-    base, chal = result.metrics["baseline"], result.metrics[result.challenger]
+    base, chal = result.metrics["baseline"], result.metrics[result.details["challenger"]]
     margin = max(base["test_accuracy_spread"], chal["test_accuracy_spread"])
     assert chal["test_accuracy_mean"] - base["test_accuracy_mean"] > margin, (base, chal)
-    assert result.challenger_beats_baseline
+    assert result.details["challenger_beats_baseline"]
 
 
 def test_every_model_has_history_timing_and_throughput(result):
-    for name, model in result.models.items():
+    for name, model in result.details["models"].items():
         assert len(model["history"]["val_accuracy"]) == len(model["epoch_seconds"]) > 0, name
         assert result.metrics[name]["inference_images_per_s"] > 0
 
 
 def test_sweeps_have_a_row_per_value(result, settings):
-    assert [row["l2"] for row in result.sweeps["l2"]] == list(settings.l2_values)
-    assert [row["dropout"] for row in result.sweeps["dropout"]] == list(settings.dropout_values)
-    assert all(0 < row["test_accuracy"] <= 1 for rows in result.sweeps.values() for row in rows)
+    assert [row["l2"] for row in result.details["sweeps"]["l2"]] == list(settings.l2_values)
+    assert [row["dropout"] for row in result.details["sweeps"]["dropout"]] == list(settings.dropout_values)
+    assert all(0 < row["test_accuracy"] <= 1 for rows in result.details["sweeps"].values() for row in rows)
 
 
 @pytest.mark.parametrize("name", ["baseline", "cnn"])

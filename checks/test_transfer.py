@@ -19,12 +19,12 @@ def inputs(settings):
 
 @pytest.mark.weight(2)
 def test_fine_tuned_at_least_as_good_as_frozen(result):
-    assert result.fine_tuned.final_val_accuracy >= result.frozen.final_val_accuracy, result.metrics
-    assert result.fine_tuned.summary["trainable_parameters"] > result.frozen.summary["trainable_parameters"]
+    assert result.details["fine_tuned"].final_val_accuracy >= result.details["frozen"].final_val_accuracy, result.metrics
+    assert result.details["fine_tuned"].summary["trainable_parameters"] > result.details["frozen"].summary["trainable_parameters"]
 
 
 def test_histories_and_batches_recorded(result, settings):
-    for phase in (result.frozen, result.fine_tuned):
+    for phase in (result.details["frozen"], result.details["fine_tuned"]):
         assert len(phase.history["val_accuracy"]) == len(phase.epoch_seconds) == settings.transfer_epochs
         assert phase.batch_sizes_tried[0] <= settings.batch_size and phase.batch_size == phase.batch_sizes_tried[-1]
     assert result.provenance["module"]["stand_in"] == (settings.profile == "embedded")

@@ -56,7 +56,7 @@ def transfer_curves(task: dict, path: Path) -> Path:
     plt = _figure()
     fig, ax = plt.subplots(figsize=(5, 3.4))
     for name in ("frozen", "fine_tuned"):
-        history = task[name]["history"]
+        history = task["details"][name]["history"]
         epochs = list(range(1, len(history["val_accuracy"]) + 1))
         ax.plot(epochs, history["val_accuracy"], marker="o", label=f"{name.replace('_', '-')} (validation)")
         ax.plot(epochs, history["accuracy"], linestyle="--", label=f"{name.replace('_', '-')} (train)")

@@ -11,6 +11,7 @@ from .data.mnist import load_mnist
 from .models import modules, standins
 from .models.registry import INCEPTION_V3, MOBILENET_V2, get_architecture
 from .settings import Settings
+from .tasks.result import TaskResult
 
 
 @dataclass(frozen=True)
@@ -65,18 +66,8 @@ def prepare(settings: Settings, progress: Optional[Callable[[int, int, str], Non
     return steps
 
 
-@dataclass(frozen=True)
-class InputsResult:
+def describe_inputs(settings: Settings) -> TaskResult:
     """What the homework's tasks will read: recorded so every later number has a source."""
-
-    task: str
-    stand_in: bool
-    provenance: dict
-    metrics: dict
-    timings: dict
-
-
-def describe_inputs(settings: Settings) -> InputsResult:
     from .data.images import load_image_tree
 
     started = time.perf_counter()
@@ -86,9 +77,9 @@ def describe_inputs(settings: Settings) -> InputsResult:
     flowers = trees.flowers(settings)
     tree = load_image_tree(flowers.root, cache_dir=settings.cache_dir)
     mods = [modules.get_module(a, settings) for a in architectures(settings)]
-    return InputsResult(
-        task="inputs",
-        stand_in=mnist.stand_in or flowers.stand_in or any(m.stand_in for m in mods),
+    return TaskResult.of(
+        "inputs",
+        inputs=[mnist, flowers, *mods],
         provenance={
             "mnist": mnist.describe(),
             "flowers": {"identity": flowers.identity, "stand_in": flowers.stand_in, **tree.describe()},

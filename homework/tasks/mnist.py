@@ -15,6 +15,7 @@ import numpy as np
 from ..data.mnist import MnistData, load_mnist
 from ..settings import Settings
 from .common import EpochTimer, model_summary, spread
+from .result import TaskResult
 
 BASELINE = "baseline"
 CHALLENGERS = ("cnn", "mlp_l2")
@@ -114,20 +115,9 @@ def train(name: str, data: MnistData, seed: int, epochs: int, builder: Optional[
     )
 
 
-@dataclass(frozen=True)
-class MnistResult:
-    task: str
-    stand_in: bool
-    provenance: dict
-    metrics: dict  # per model: mean, spread, per-seed test accuracy
-    timings: dict
-    models: Dict[str, dict]  # summary, histories, epoch times, throughput
-    sweeps: Dict[str, List[dict]]
-    challenger: str
-    challenger_beats_baseline: bool
-
-
-def run(settings: Settings, challenger: str = "cnn", sweeps: bool = True, verbose: int = 0) -> MnistResult:
+def run(settings: Settings, challenger: str = "cnn", sweeps: bool = True, verbose: int = 0) -> TaskResult:
+    """metrics: per model (mean, spread, per-seed test accuracy, parameters, epoch time, throughput);
+    details: models (summary, history, epoch times), sweeps, challenger, challenger_beats_baseline."""
     started = time.perf_counter()
     data = load_mnist(settings)
     prepared = time.perf_counter() - started
@@ -166,21 +156,23 @@ def run(settings: Settings, challenger: str = "cnn", sweeps: bool = True, verbos
     base, chal = metrics[BASELINE], metrics[challenger]
     margin = max(base["test_accuracy_spread"], chal["test_accuracy_spread"])
     beats = chal["test_accuracy_mean"] - base["test_accuracy_mean"] > margin
-    return MnistResult(
-        task="mnist",
-        stand_in=data.stand_in,
+    return TaskResult.of(
+        "mnist",
+        inputs=[data],
         provenance={"data": data.describe(), "seeds": list(settings.seeds), "epochs": settings.mnist_epochs, "split": "test accuracy on the held-out test split; validation = last 10% of train"},
         metrics=metrics,
         timings={"data_s": prepared, "training_s": trained_s, "sweeps_s": swept_s},
-        models={
-            name: {
-                "summary": trained[0].summary,
-                "history": trained[0].history,
-                "epoch_seconds": trained[0].epoch_seconds,
-            }
-            for name, trained in runs.items()
+        details={
+            "models": {
+                name: {
+                    "summary": trained[0].summary,
+                    "history": trained[0].history,
+                    "epoch_seconds": trained[0].epoch_seconds,
+                }
+                for name, trained in runs.items()
+            },
+            "sweeps": sweep_rows,
+            "challenger": challenger,
+            "challenger_beats_baseline": bool(beats),
         },
-        sweeps=sweep_rows,
-        challenger=challenger,
-        challenger_beats_baseline=bool(beats),
     )

@@ -22,6 +22,7 @@ from ..models.frozen import activation_elements, freeze_module
 from ..models.registry import MOBILENET_V2
 from ..settings import Settings
 from .common import EpochTimer, model_summary
+from .result import TaskResult
 
 log = logging.getLogger("hw5")
 BYTES_PER_FLOAT = 4
@@ -40,18 +41,6 @@ class Phase:
     summary: dict
     final_val_accuracy: float
     inference_images_per_s: float
-
-
-@dataclass(frozen=True)
-class TransferResult:
-    task: str
-    stand_in: bool
-    provenance: dict
-    metrics: dict
-    timings: dict
-    frozen: Phase
-    fine_tuned: Phase
-    memory: dict
 
 
 def image_arrays(tree: ImageTree, split_names: Tuple[str, ...], size: int):
@@ -185,7 +174,8 @@ def load_inputs(settings: Settings) -> Inputs:
     return Inputs(source, tree, image_arrays(tree, ("training",), size), image_arrays(tree, ("validation", "testing"), size), modules.get_module(MOBILENET_V2, settings))
 
 
-def run(settings: Settings, verbose: int = 2) -> TransferResult:
+def run(settings: Settings, verbose: int = 2) -> TaskResult:
+    """details: frozen and fine_tuned (Phase), memory (budget, estimates, simulated OOM)."""
     from ..compat import limit_gpu_memory
 
     started = time.perf_counter()
@@ -202,9 +192,9 @@ def run(settings: Settings, verbose: int = 2) -> TransferResult:
     frozen = train_phase(settings, module, train, val, False, 1e-3, log_root / "frozen", estimates[False], verbose)
     tuned = train_phase(settings, module, train, val, True, 1e-4, log_root / "fine_tuned", estimates[True], verbose)
     trained = time.perf_counter() - train_started
-    return TransferResult(
-        task="transfer",
-        stand_in=module.stand_in or source.stand_in,
+    return TaskResult.of(
+        "transfer",
+        inputs=[source, module],
         provenance={"data": {"identity": source.identity, **tree.describe()}, "module": module.provenance(), "image_size": size, "epochs": settings.transfer_epochs, "validation": "validation + testing splits (held out)"},
         metrics={
             "frozen_val_accuracy": frozen.final_val_accuracy,
@@ -219,14 +209,16 @@ def run(settings: Settings, verbose: int = 2) -> TransferResult:
             "frozen_epoch_s": float(np.mean(frozen.epoch_seconds)),
             "fine_tuned_epoch_s": float(np.mean(tuned.epoch_seconds)),
         },
-        frozen=frozen,
-        fine_tuned=tuned,
-        memory={
-            "budget_mb": settings.memory_budget_mb,
-            "gpu_memory_capped": capped,
-            "per_sample_mb_frozen": estimates[False] / 2**20,
-            "per_sample_mb_fine_tuned": estimates[True] / 2**20,
-            "simulated_oom_above": settings.simulate_oom_above,
+        details={
+            "frozen": frozen,
+            "fine_tuned": tuned,
+            "memory": {
+                "budget_mb": settings.memory_budget_mb,
+                "gpu_memory_capped": capped,
+                "per_sample_mb_frozen": estimates[False] / 2**20,
+                "per_sample_mb_fine_tuned": estimates[True] / 2**20,
+                "simulated_oom_above": settings.simulate_oom_above,
+            },
         },
     )
 
