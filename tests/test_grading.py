@@ -18,7 +18,7 @@ FULL = [2, 3, 3, 4, 2, 2, 3, 3, 3, 2, 3, 3, 3]
 
 @pytest.mark.parametrize("name, expected", [
     ("numbered_bold_dash.md", FULL),
-    ("nested_bullets.md", [2, 3, 1, 2, 2, 2, 3, 3, 3, 2, 3, 1, 3]),
+    ("nested_bullets.md", [2, 3, 1, 3, 2, 2, 3, 3, 3, 2, 3, 1, 3]),  # "Inception is bigger": the deeper/heavier fact
     ("question_then_paragraph.txt", FULL[:12] + [2]),
     ("headings.md", FULL),
     ("typos_in_questions.md", FULL),
@@ -125,7 +125,7 @@ def test_consistency_flags_against_the_record(rubric, record):
     with_gpu = copy.deepcopy(record)
     task = with_gpu["tasks"]["retrain_cpu_vs_gpu"]
     task["metrics"]["gpu_ran"] = True
-    task["legs"]["gpu"] = {k: v / 1.1 for k, v in task["legs"]["cpu"].items() if k.endswith("_s")}
+    task["details"]["legs"]["gpu"] = {k: v / 1.1 for k, v in task["details"]["legs"]["cpu"].items() if k.endswith("_s")}
     assert "1.1x" in consistency.flags(11, "The GPU was twice as fast.", with_gpu)[0]
     assert consistency.flags(11, "The GPU was only 1.1x faster.", with_gpu) == []
 

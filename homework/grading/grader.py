@@ -34,8 +34,9 @@ def grade_submission(path, rubric_path=DEFAULT_RUBRIC, record_path=None) -> Grad
     answers = submissions.load(path, rubric)
     record = run_record.read(record_path) if record_path else None
     graded = []
+    others = list(rubric.questions.values())
     for q in rubric.questions.values():
-        g = grade(q, answers.answers[q.id])
+        g = grade(q, answers.answers[q.id], others)
         if record is not None and g.answered:
             g = dataclasses.replace(g, flags=tuple(consistency.flags(q.id, g.answer, record)))
         graded.append(g)

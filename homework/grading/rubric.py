@@ -1,20 +1,25 @@
 """The rubric (answers/rubric.yaml) and grading one answer against it.
 
-A fact's `match` is a small tree: a string is a case-insensitive regular expression,
-{number: ...} a number within a tolerance, {any: [...]} / {all: [...]} combine them.
-Grading returns the facts found and missing, numbers that contradict a fact, and one
-line of feedback.
+A fact's `match` is a small tree of concepts: a string is a case-insensitive regular
+expression (its paraphrases, synonyms and inflections written as alternatives), a
+{number: ...} a number within a tolerance, {any: [...]} / {all: [...]} combine them
+({all} gives partial credit for the parts found). A phrase counts only where it is not
+negated in its clause ("not updated" is not "updated"). Contradictions always count: a
+fact with a contradicting number, a `wrong` phrasing or a hedge ("Mul or input") earns
+nothing, whatever else the answer says. Every fact found and every contradiction is
+quoted from the answer.
 """
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, List, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 import yaml
 
 from ..errors import HomeworkError
+from . import text as T
 from .numbers import Number, numbers, show
 
 DEFAULT_RUBRIC = Path("answers/rubric.yaml")
@@ -23,7 +28,13 @@ MEASURED_FACT = {
     "describe": "cites a number this run measured (a percentage, a time, steps or a ratio)",
     "points": 1,
     "match": {"measurement": True},
+    # a comparison in words without the run's number is worth half
+    "partial": "(about|roughly|nearly|almost|pretty much) the same|similar\\w*|comparabl\\w*|(slower|faster|longer|quicker|shorter) than|(\\d+|two|three|ten)( times|x) (slower|faster)|(higher|lower|better|worse) (accuracy|precision)|(accuracy|precision) (was|is|stayed|dropped|rose|fell)",
 }
+MEASUREMENT_UNITS = ("%", "s", "ms", "min", "step", "x", "img/s")
+LONG_ANSWER_WORDS = 60
+VERY_LONG_ANSWER_WORDS = 1500
+LIST_FACTOR = 0.1  # a bare list of terms, or keywords of other questions, earns at most this share
 
 
 class RubricError(HomeworkError):
@@ -37,6 +48,8 @@ class Fact:
     points: float
     match: Any
     wrong: Tuple[Tuple[str, str], ...] = ()
+    exact: bool = False  # one right answer: "X or Y" next to it is a hedge
+    partial: Any = None  # a weaker phrasing worth half the fact
 
 
 @dataclass(frozen=True)
@@ -61,10 +74,10 @@ class Rubric:
     def load(cls, path=DEFAULT_RUBRIC) -> "Rubric":
         path = Path(path)
         try:
-            doc = yaml.safe_load(path.read_text())
+            doc = yaml.safe_load(path.read_text(encoding="utf-8"))
         except FileNotFoundError:
             raise RubricError(f"{path}: rubric not found (answers/rubric.yaml ships with the project)") from None
-        except yaml.YAMLError as exc:
+        except (yaml.YAMLError, UnicodeDecodeError, RecursionError) as exc:
             raise RubricError(f"{path}: not valid YAML ({str(exc).splitlines()[0]})") from exc
         if not isinstance(doc, dict) or not isinstance(doc.get("questions"), dict):
             raise RubricError(f"{path}: needs a 'questions' mapping")
@@ -87,8 +100,16 @@ def _fact(spec: Any, where: str) -> Fact:
     if not isinstance(spec, dict) or not spec.get("id") or "match" not in spec:
         raise RubricError(f"{where}: a fact needs 'id' and 'match'")
     _check_matcher(spec["match"], where)
-    wrong = tuple((w["pattern"], w["says"]) for w in spec.get("wrong") or [])
-    return Fact(spec["id"], spec.get("describe", spec["id"]), float(spec.get("points", 1)), spec["match"], wrong)
+    if spec.get("partial") is not None:
+        _check_matcher(spec["partial"], where + ".partial")
+    wrong = []
+    for w in spec.get("wrong") or []:
+        if not isinstance(w, dict) or not isinstance(w.get("pattern"), str) or not isinstance(w.get("says"), str):
+            raise RubricError(f"{where}.wrong: each entry needs 'pattern' and 'says'")
+        _check_matcher(w["pattern"], where + ".wrong")
+        wrong.append((w["pattern"], w["says"]))
+    return Fact(spec["id"], spec.get("describe", spec["id"]), float(spec.get("points", 1)), spec["match"], tuple(wrong),
+                bool(spec.get("exact")), spec.get("partial"))
 
 
 def _check_matcher(m: Any, where: str) -> None:
@@ -100,7 +121,11 @@ def _check_matcher(m: Any, where: str) -> None:
     elif isinstance(m, dict) and ("any" in m or "all" in m):
         for item in m.get("any", m.get("all")):
             _check_matcher(item, where)
-    elif not (isinstance(m, dict) and ("number" in m or "measurement" in m)):
+    elif isinstance(m, dict) and "number" in m:
+        for key in ("near", "unless"):
+            if key in m:
+                _check_matcher(m[key], where)
+    elif not (isinstance(m, dict) and "measurement" in m):
         raise RubricError(f"{where}: a match is a pattern, {{number: ...}}, {{any: [...]}} or {{all: [...]}}; got {m!r}")
 
 
@@ -116,74 +141,253 @@ class QuestionGrade:
     contradictions: Tuple[str, ...]
     feedback: str
     flags: Tuple[str, ...] = ()
+    evidence: Tuple[Tuple[str, str], ...] = ()  # (fact id, quote from the answer)
+    review: Tuple[str, ...] = ()  # why a TA should read this answer first
+    confidence: float = 1.0
 
     @property
     def answered(self) -> bool:
         return bool(self.answer.strip())
 
+    @property
+    def needs_review(self) -> bool:
+        return bool(self.review)
+
+
+# -- matching ---------------------------------------------------------------------------
+_COMPILED: Dict[str, re.Pattern] = {}
+
+
+def _compiled(pattern: str) -> re.Pattern:
+    if pattern not in _COMPILED:
+        bounded = rf"(?<!\w)(?:{pattern})(?!\w)" if pattern[:1].isalnum() or pattern[-1:].isalnum() else pattern
+        _COMPILED[pattern] = re.compile(bounded, re.IGNORECASE)
+    return _COMPILED[pattern]
+
+
+def _search(pattern: str, text: str, limit: int = 50) -> Optional[Tuple[int, int]]:
+    """The first place the phrase is said and not negated (a bounded number of tries)."""
+    for i, m in enumerate(_compiled(pattern).finditer(text)):
+        if i >= limit:
+            break
+        if m.end() > m.start() and (T.NEGATION.match(m.group(0)) or not T.negated(text, m.start())):
+            return m.start(), m.end()
+    return None
+
 
 @dataclass
 class _Evidence:
     used: List[float] = field(default_factory=list)  # numbers that satisfied some number matcher
-    near_misses: List[Tuple[float, Dict]] = field(default_factory=list)
+    near_misses: List[Tuple[Number, Dict]] = field(default_factory=list)
 
 
-def _pattern_found(pattern: str, text: str) -> bool:
-    return re.search(rf"(?<!\w){pattern}(?!\w)" if pattern[:1].isalnum() or pattern[-1:].isalnum() else pattern,
-                     text, re.IGNORECASE) is not None
-
-
-def _found(m: Any, text: str, nums: List[Number], ev: _Evidence) -> bool:
-    if isinstance(m, str):
-        return _pattern_found(m, text)
-    if "any" in m:
-        return any([_found(item, text, nums, ev) for item in m["any"]])  # list: every branch leaves evidence
-    if "all" in m:
-        return all([_found(item, text, nums, ev) for item in m["all"]])
-    if "measurement" in m:
-        return any(n.unit in ("%", "s", "ms", "min", "step", "x", "img/s") for n in nums)
-    value, tol = float(m["number"]), float(m.get("tolerance", 0))
-    hits = [n.value for n in nums if abs(n.value - value) <= tol]
-    if len(hits) >= int(m.get("count", 1)):
-        ev.used.extend(hits)
+def _near_ok(m: Dict, text: str, n: Number) -> bool:
+    if "near" not in m:
         return True
+    return _compiled(m["near"]).search(T.clause(text, n.start, n.start + len(n.text))) is not None
+
+
+def _match(m: Any, text: str, nums: List[Number], ev: _Evidence) -> Tuple[float, List[Tuple[int, int]]]:
+    """(credit 0-1, spans in the text that earned it)."""
+    if isinstance(m, str):
+        span = _search(m, text)
+        return (1.0, [span]) if span else (0.0, [])
+    if "any" in m:
+        results = [_match(item, text, nums, ev) for item in m["any"]]  # every branch leaves evidence
+        return max(results, key=lambda r: r[0])
+    if "all" in m:
+        results = [_match(item, text, nums, ev) for item in m["all"]]
+        return sum(r[0] for r in results) / len(results), [s for r in results for s in r[1]]
+    if "measurement" in m:
+        cited = [n for n in nums if n.unit in MEASUREMENT_UNITS]
+        return (1.0, [(cited[0].start, cited[0].start + len(cited[0].text))]) if cited else (0.0, [])
+    value, tol = float(m["number"]), float(m.get("tolerance", 0))
+    hits = [n for n in nums if abs(n.value - value) <= tol and _near_ok(m, text, n) and not T.negated(text, n.start)]
     lo, hi = m.get("range", (value - tol, value + tol))
-    ev.near_misses.extend((n.value, m) for n in nums if lo <= n.value <= hi and abs(n.value - value) > tol)
-    return False
+    ev.near_misses.extend((n, m) for n in nums if lo <= n.value <= hi and abs(n.value - value) > tol)
+    need = int(m.get("count", 1))
+    ev.used.extend(n.value for n in hits)
+    credit = 1.0 if len(hits) >= need else len(hits) / need
+    return credit, [(n.start, n.start + len(n.text)) for n in hits]
 
 
-def grade(question: Question, answer: str) -> QuestionGrade:
-    text = " ".join(answer.split())
-    if not text:
-        missing = tuple(f.describe for f in question.facts)
-        return QuestionGrade(question.id, question.text, "", 0.0, question.points, (), missing, (), "unanswered")
-    nums = numbers(text)
-    found, missing, contradictions = [], [], []
-    score = 0.0
-    for fact in question.facts:
-        ev = _Evidence()
-        if _found(fact.match, text, nums, ev):
-            found.append(fact.id)
-            score += fact.points
+_HEDGE_AFTER = re.compile(r"\s*\)?\s*,?\s*(?:or|/|and/or)\s+(?:maybe\s+|perhaps\s+|possibly\s+)?([\"'`]?[\w.:=-]{1,40})", re.IGNORECASE)
+_HEDGE_BEFORE = re.compile(r"([\w.:=-]{1,40}[\"'`]?)\s*,?\s*(?:or|/|and/or)\s*[\"'`(]?\s*$", re.IGNORECASE)
+
+
+def _hedges(fact: Fact, text: str, spans: List[Tuple[int, int]]) -> List[str]:
+    """'Mul or input', '299 or 229': the right answer offered next to another one."""
+    found = []
+    for start, end in spans:
+        after = _HEDGE_AFTER.match(text, end)
+        before = _HEDGE_BEFORE.search(text[max(0, start - 45):start])
+        for alt, lo, hi in ((after, start, after.end() if after else 0), (before, start - (len(before.group(0)) if before else 0), end)):
+            if alt is None:
+                continue
+            other = alt.group(1).strip("\"'`")
+            if other and other.lower() not in ("not", "no") and _match(fact.match, other, numbers(other), _Evidence())[0] == 0:
+                found.append(f"hedges: \"{' '.join(text[lo:hi].split()).strip(' .,;:')}\"")
+    return found
+
+
+def _fact_result(fact: Fact, text: str, nums: List[Number]) -> Tuple[float, List[str], List[str]]:
+    """(credit 0-1, quotes of what was found, contradictions quoted)."""
+    ev = _Evidence()
+    credit, spans = _match(fact.match, text, nums, ev)
+    if credit < 0.5 and fact.partial is not None:
+        part, part_spans = _match(fact.partial, text, nums, ev)
+        if part > 0:
+            credit, spans = max(credit, 0.5), part_spans
+    spans = [s for s in spans if s]
+    contradictions: List[str] = []
+    for n, m in ev.near_misses:
+        if n.value in ev.used or not _near_ok(m, text, n) or T.negated(text, n.start):
             continue
-        missing.append(fact.describe)
-        expected: Dict[float, List[str]] = {}
-        for value, m in ev.near_misses:
-            if value not in ev.used:
-                tolerance = f" (+-{show(float(m['tolerance']))})" if m.get("tolerance") else ""
-                expected.setdefault(value, []).append(show(float(m["number"])) + tolerance)
-        contradictions += [f"{show(value)} where {' or '.join(dict.fromkeys(wanted))} is expected" for value, wanted in expected.items()]
-        contradictions += [f"says {says}" for pattern, says in fact.wrong if _pattern_found(pattern, text)]
-    contradictions = list(dict.fromkeys(contradictions))
+        where = T.clause(text, n.start, n.start + len(n.text))
+        if "unless" in m and _compiled(m["unless"]).search(where):
+            continue
+        tolerance = f" (+-{show(float(m['tolerance']))})" if m.get("tolerance") else ""
+        contradictions.append(f"{show(n.value)} where {show(float(m['number']))}{tolerance} is expected: "
+                              f"\"{T.quote(text, n.start, n.start + len(n.text))}\"")
+    for pattern, says in fact.wrong:
+        span = _search(pattern, text)
+        if span:
+            contradictions.append(f"says {says}: \"{T.quote(text, *span)}\"")
+    if fact.exact and credit > 0:
+        contradictions += _hedges(fact, text, spans)
+    quotes = list(dict.fromkeys(T.quote(text, s, e) for s, e in spans[:3]))
+    return credit, quotes, list(dict.fromkeys(contradictions))
+
+
+def _half_steps(value: float) -> float:
+    return round(value * 2) / 2
+
+
+def grade(question: Question, answer: str, others: Optional[List[Question]] = None, located_by: str = "text") -> QuestionGrade:
+    """Score one answer. `others` (the rest of the rubric) lets the grader see an answer that is
+    a copy of another question or a list of other questions' keywords."""
+    shown = T.visible(answer)
+    text = " ".join(_drop_copied(shown, [question] + list(others or [])).split())
+    if not text or not re.search(r"[A-Za-z0-9]", text):
+        missing = tuple(f.describe for f in question.facts)
+        copied = bool(" ".join(shown.split()))
+        feedback = "repeats the question text: no answer" if copied else "unanswered"
+        return QuestionGrade(question.id, question.text, answer.strip() if copied else "", 0.0, question.points, (), missing, (),
+                             feedback, review=("copies a question's text",) if copied else ())
+    nums = numbers(text)
+    found, missing, contradictions, evidence = [], [], [], []
+    score, hedged_facts = 0.0, 0
+    for fact in question.facts:
+        credit, quotes, against = _fact_result(fact, text, nums)
+        contradictions += against
+        if against:
+            missing.append(fact.describe)
+            hedged_facts += credit > 0
+            continue
+        if credit > 0:
+            found.append(fact.id)
+            evidence += [(fact.id, q) for q in quotes[:1]]
+            score += _half_steps(credit * fact.points) if credit < 1 else fact.points
+        if credit < 1:
+            missing.append(fact.describe)
     score = min(score, question.points)
+    review, factor, shape_note = _shape(question, text, others or [], score)
+    if hedged_facts or (contradictions and found):
+        review.append("facts and contradictions together")
+    score = _half_steps(score * factor) if factor < 1 else score
+    feedback = _feedback(score, question.points, missing, contradictions, evidence, shape_note)
+    if located_by != "text":
+        review.append(f"answer located by {located_by}")
+    confidence = round(max(0.2, 1.0 - 0.3 * len(review)), 2)
     return QuestionGrade(question.id, question.text, answer.strip(), score, question.points, tuple(found), tuple(missing),
-                         tuple(contradictions), _feedback(score, question.points, missing, contradictions))
+                         tuple(dict.fromkeys(contradictions)), feedback, (), tuple(evidence), tuple(dict.fromkeys(review)), confidence)
 
 
-def _feedback(score: float, max_score: float, missing: List[str], contradictions: List[str]) -> str:
+def _shape(question: Question, text: str, others: List[Question], score: float) -> Tuple[List[str], float, str]:
+    """(review reasons, score factor, note): does the answer say something about this question?"""
+    review: List[str] = []
+    ws = T.words(text)
+    if len(ws) > VERY_LONG_ANSWER_WORDS:
+        return [f"unusually long answer ({len(ws)} words)"], 1.0, ""
+    foreign = _foreign_questions(question, text, others)
+    if T.is_term_list(text):
+        parts = T.items(text)
+        informative = sum(T.informative_item(p) for p in parts) / len(parts)
+        if foreign or informative < 0.5:
+            return ["a list of terms, not sentences"], LIST_FACTOR, "a list of terms without sentences earns little"
+        review.append("a terse list of phrases")
+    if len(foreign) >= 4:
+        return ["keywords of other questions"], LIST_FACTOR, f"carries the keywords of {len(foreign)} other questions"
+    q_words = {w for w in T.words(question.text) if w not in T.STOPWORDS and len(w) > 3}
+    on_topic = len(q_words & set(ws)) >= 2
+    if len(ws) >= LONG_ANSWER_WORDS and on_topic and score <= 0.34 * question.points:
+        review.append("long on-topic answer with few facts found")
+    return review, 1.0, ""
+
+
+# facts too generic to say that an answer is about another question
+_GENERIC = {"cites_measurement", "effect_on_precision", "usable_verdict", "slower_learning", "mobilenet_small",
+            "inception_depth", "optimizations", "image_database", "pretrained_imagenet", "few_or_many"}
+
+
+def _foreign_questions(question: Question, text: str, others: List[Question]) -> List[int]:
+    """Other questions whose distinctive facts this answer carries (keyword stuffing)."""
+    if len(text) > 20000:
+        return []
+    nums = numbers(text)
+    out = []
+    for q in others:
+        if q.id == question.id:
+            continue
+        if any(f.id not in _GENERIC and _match(f.match, text, nums, _Evidence())[0] >= 1 for f in q.facts):
+            out.append(q.id)
+    return out
+
+
+# -- a copy of a question is not an answer ------------------------------------------------
+_SENTENCE = re.compile(r"(?:[^.?!\n]|\.(?=\w))+[.?!]*")
+
+
+def _trigrams(ws: List[str]) -> set:
+    return {tuple(ws[i:i + 3]) for i in range(len(ws) - 2)}
+
+
+_QUESTION_GRAMS: Dict[Tuple[str, ...], set] = {}
+
+
+def _drop_copied(text: str, questions: List[Question]) -> str:
+    """The answer without sentences copied from any question's text."""
+    key = tuple(q.text for q in questions)
+    if key not in _QUESTION_GRAMS:
+        grams: set = set()
+        for q in questions:
+            grams |= _trigrams(T.words(q.text)) | _trigrams(T.words(q.continues))
+        _QUESTION_GRAMS[key] = grams
+    grams = _QUESTION_GRAMS[key]
+    for q in questions:  # a pasted question or its command line, anywhere in the answer
+        for part in (q.text, q.continues):
+            if part:
+                text = re.sub(r"\s+".join(map(re.escape, T.visible(part).split())), " ", text, flags=re.IGNORECASE)
+    kept, pos = [], 0
+    for m in _SENTENCE.finditer(text):
+        ws = T.words(m.group(0))
+        tri = _trigrams(ws)
+        if len(ws) >= 3 and tri and len(tri & grams) / len(tri) >= 0.6:
+            kept.append(text[pos:m.start()] + " ")
+            pos = m.end()
+    kept.append(text[pos:])
+    return "".join(kept)
+
+
+def _feedback(score: float, max_score: float, missing: List[str], contradictions: List[str],
+              evidence: List[Tuple[str, str]], shape_note: str) -> str:
     parts = []
+    if shape_note:
+        parts.append(shape_note)
     if contradictions:
         parts.append("contradicts the facts: " + "; ".join(contradictions))
     if missing:
         parts.append("missing: " + "; ".join(missing))
+    if evidence:
+        parts.append("found: " + "; ".join(f"{fid} (\"{q}\")" for fid, q in evidence))
     return "; ".join(parts) or "complete"
