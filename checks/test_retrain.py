@@ -22,11 +22,11 @@ def sweep(settings, workdir, store):
 
 @pytest.mark.weight(2)
 def test_every_rate_gives_a_usable_graph_or_recorded_evidence(sweep, settings):
-    assert set(sweep.checks) == {f"{rate:g}" for rate in settings.learning_rates}
-    for rate, check in sweep.checks.items():
-        metrics = sweep.metrics[rate]
+    assert set(sweep.details["checks"]) == {f"{rate:g}" for rate in settings.learning_rates}
+    for rate, check in sweep.details["checks"].items():
+        metrics = sweep.details["rates"][rate]
         if check["usable"]:
-            assert len(check["top"]) == min(5, len(sweep.runs[0].labels)) and 0.99 < sum(s for _, s in check["top"]) <= 1.01
+            assert len(check["top"]) == min(5, len(sweep.details["runs"][0].details["labels"])) and 0.99 < sum(s for _, s in check["top"]) <= 1.01
         else:  # a failed graph must come with its evidence
             assert check["error"] and (metrics["diverged"] or metrics["oscillating"]), (rate, check, metrics)
 
@@ -34,23 +34,23 @@ def test_every_rate_gives_a_usable_graph_or_recorded_evidence(sweep, settings):
 def test_runs_log_like_the_codelab(sweep, settings):
     steps = settings.training_steps
     expected = len([i for i in range(steps) if i % 10 == 0 or i + 1 == steps])  # 401 for 4000 steps
-    for run in sweep.runs:
-        assert run.metrics["evaluations"] == expected == len(run.curves["validation_accuracy"])
-        assert run.curves["step"][-1] == steps - 1
+    for run in sweep.details["runs"]:
+        assert run.metrics["evaluations"] == expected == len(run.details["curves"]["validation_accuracy"])
+        assert run.details["curves"]["step"][-1] == steps - 1
         assert 0 < run.metrics["steps_to_plateau"] <= steps
 
 
 def test_labels_file_and_summaries(sweep):
     from pathlib import Path
 
-    run = sweep.runs[0]
+    run = sweep.details["runs"][0]
     assert Path(run.artifacts["output_labels"]).read_text() == "daisy\ndandelion\nroses\nsunflowers\ntulips\n"
     for folder in ("train", "validation"):
         assert any((Path(run.artifacts["summaries_dir"]) / folder).glob("events.out.tfevents.*"))
 
 
 def test_sweep_made_one_bottleneck_pass(sweep):
-    caches = [run.cache for run in sweep.runs]
+    caches = [run.details["cache"] for run in sweep.details["runs"]]
     assert all(c == caches[0] for c in caches)  # one pass shared by every rate
     assert caches[0]["hits"] + caches[0]["misses"] + caches[0]["corrupt_rebuilt"] == caches[0]["images"]
 
@@ -59,41 +59,42 @@ def test_rerun_reuses_the_cache_and_rebuilds_a_corrupt_entry(sweep, settings, wo
     tree = load_image_tree(trees.flowers(settings).root, cache_dir=settings.cache_dir)
     config = experiments.base_config(settings, workdir, "rerun", how_many_training_steps=20)
     from homework.tasks.bottlenecks import BottleneckCache
-    from homework.tasks.retrain import load_extractor
+    from homework.tasks.retrain_extractor import load_extractor
 
     frozen = load_extractor(config, settings)
     victim = BottleneckCache(config.bottleneck_dir, frozen.sha256, frozen.bottleneck_size).path(tree.entries[3].sha256)
     victim.write_bytes(victim.read_bytes()[:-7])
     (run,) = retrain([config], settings, tree=tree, echo=lambda line: None)
-    assert run.cache["corrupt_rebuilt"] == 1 and run.cache["hits"] == len(tree.entries) - 1 and run.cache["misses"] == 0
+    cache = run.details["cache"]
+    assert cache["corrupt_rebuilt"] == 1 and cache["hits"] == len(tree.entries) - 1 and cache["misses"] == 0 and cache["extractor_images"] == 1
 
 
 def test_cpu_vs_gpu(settings, store):
     result = devices.cpu_vs_gpu(settings)
     store("retrain_cpu_vs_gpu", result)
-    assert result.legs["cpu"]["gpus_visible"] == 0 and result.legs["cpu"]["bottleneck_s"] > 0
+    assert result.details["legs"]["cpu"]["gpus_visible"] == 0 and result.details["legs"]["cpu"]["bottleneck_s"] > 0
     from homework.compat import gpus
 
     if gpus:
-        assert result.metrics["gpu_ran"] and result.legs["gpu"]["gpus_visible"] > 0
+        assert result.metrics["gpu_ran"] and result.details["legs"]["gpu"]["gpus_visible"] > 0
     else:
-        assert "no GPU" in result.legs["gpu"]["skipped"] and not result.metrics["gpu_ran"]
+        assert "no GPU" in result.details["legs"]["gpu"]["skipped"] and not result.metrics["gpu_ran"]
 
 
 @pytest.mark.weight(2)
 def test_inception_input_layer_read_off_the_graph(settings, workdir, store):
     result = experiments.inception(settings, workdir, echo=lambda line: None)
     store("retrain_inception", result)
-    assert (result.metrics["input_layer"], result.metrics["input_height"], result.metrics["input_width"]) == ("Mul", 299, 299)
-    assert result.checks["label_with_inspected_input"]["usable"]
-    failure = result.checks["label_with_mobilenet_defaults"]
+    assert tuple(result.details["input_layer"].values()) == ("Mul", 299, 299)
+    assert result.details["checks"]["label_with_inspected_input"]["usable"]
+    failure = result.details["checks"]["label_with_mobilenet_defaults"]
     assert not failure["usable"] and "Mul" in failure["error"] and "299x299" in failure["error"] and "\n" not in failure["error"]
 
 
 def test_own_images_accuracy_against_images_per_class(settings, workdir, store):
     result = experiments.own_images(settings, workdir, echo=lambda line: None)
     store("retrain_own_images", result)
-    rows = result.metrics["rows"]
+    rows = result.details["rows"]
     assert [row["images_per_class"] for row in rows] == sorted(settings.own_images_per_class)
     assert all(row["test_images"] == 3 * experiments.OWN_HELD_OUT and 0 <= row["final_test_accuracy"] <= 1 for row in rows)
 
@@ -113,7 +114,7 @@ def test_benchmark_bottleneck_pass(benchmark, settings):
     import numpy as np
 
     from homework.data.images import load_rgb
-    from homework.tasks.retrain import Extractor, load_extractor
+    from homework.tasks.retrain_extractor import Extractor, load_extractor
 
     tree = load_image_tree(trees.flowers(settings).root, cache_dir=settings.cache_dir)
     config = RetrainConfig(image_dir=str(tree.root), architecture=settings.architecture)

@@ -132,8 +132,9 @@ def cmd_retrain(args: argparse.Namespace) -> int:
         from .compat import gpus
 
         files.write_json(args.report_json, {"result": record.to_jsonable(result), "gpus_visible": len(gpus)})
-    print(f"hw5: wrote {config.output_graph} and {config.output_labels}; {result.cache['hits']} bottlenecks reused, "
-          f"{result.cache['misses'] + result.cache['corrupt_rebuilt']} computed ({'stand-in' if result.stand_in else 'real'} extractor: {result.provenance['extractor']})")
+    cache = result.details["cache"]
+    print(f"hw5: wrote {config.output_graph} and {config.output_labels}; {cache['hits']} bottlenecks reused, "
+          f"{cache['extractor_images']} computed ({'stand-in' if result.stand_in else 'real'} extractor: {result.provenance['extractor']})")
     return 0
 
 

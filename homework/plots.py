@@ -42,10 +42,11 @@ def _stand_in(task: dict) -> str:
 def learning_rate_curves(task: dict, path: Path) -> Path:
     plt = _figure()
     fig, (acc, loss) = plt.subplots(1, 2, figsize=(9, 3.4))
-    for run in task["runs"]:
+    for run in task["details"]["runs"]:
         rate = run["provenance"]["learning_rate"]
-        acc.plot(run["curves"]["step"], run["curves"]["validation_accuracy"], label=f"lr {rate:g}")
-        loss.plot(run["curves"]["step"], run["curves"]["cross_entropy"], label=f"lr {rate:g}")
+        curves = run["details"]["curves"]
+        acc.plot(curves["step"], curves["validation_accuracy"], label=f"lr {rate:g}")
+        loss.plot(curves["step"], curves["cross_entropy"], label=f"lr {rate:g}")
     acc.set(xlabel="step", ylabel="validation accuracy", title="Validation accuracy" + _stand_in(task))
     loss.set(xlabel="step", ylabel="cross-entropy", yscale="log", title="Training cross-entropy")
     acc.legend()
@@ -71,7 +72,7 @@ def cpu_gpu_bars(task: dict, path: Path) -> Path:
     fig, ax = plt.subplots(figsize=(5, 3.4))
     width = 0.38
     for offset, leg in ((-width / 2, "cpu"), (width / 2, "gpu")):
-        data = task["legs"].get(leg, {})
+        data = task["details"]["legs"].get(leg, {})
         values = [data.get(f"{p}_s", 0.0) for p in phases]
         bars = ax.bar([i + offset for i in range(len(phases))], values, width, label=leg.upper())
         if "skipped" in data:

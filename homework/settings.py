@@ -60,6 +60,9 @@ class Settings:
     training_steps: int = 500
     learning_rates: Tuple[float, ...] = (0.005, 0.01, 1.0)
     own_images_per_class: Tuple[int, ...] = (3, 6, 12)
+    own_images_dir: Optional[Path] = None  # question 10: the student's photos, one folder per class
+    validation_percentage: float = 20  # retrain's split of the flowers (the codelab's flags; real: its 10/10)
+    testing_percentage: float = 20
 
     @property
     def stand_in(self) -> bool:
@@ -113,6 +116,8 @@ PROFILE_DEFAULTS = {
         "training_steps": 4000,
         "flowers_images_per_class": 0,
         "own_images_per_class": (5, 10, 20),
+        "validation_percentage": 10,
+        "testing_percentage": 10,
     },
 }
 

@@ -80,7 +80,8 @@ def test_codelab_archive_in_model_dir_is_used_and_exported(tmp_path, tree_dir, s
     assert scores.shape == (1, 2) and abs(scores.sum() - 1) < 1e-5
     # and a second run reuses every cached bottleneck
     (again,) = retrain([config], settings, echo=lambda line: None)
-    assert again.cache["hits"] == again.cache["images"] == 24
+    cache = again.details["cache"]
+    assert cache["hits"] == cache["images"] == 24 and cache["extractor_images"] == 0
 
 
 def test_model_dir_without_the_archive_falls_back_to_the_registry(tmp_path):

@@ -26,11 +26,11 @@ def measured_values(record: dict) -> Dict[int, List[Measured]]:
     sweep = tasks.get("retrain_learning_rates")
     if sweep:
         rates = []
-        for rate, m in sweep["metrics"].items():
+        for rate, m in sweep["details"]["rates"].items():
             rates += [Measured(f"test accuracy at learning rate {rate}", 100 * m["final_test_accuracy"], "%"),
                       Measured(f"validation accuracy at learning rate {rate}", 100 * m["final_validation_accuracy"], "%"),
                       Measured(f"train accuracy at learning rate {rate}", 100 * m["final_train_accuracy"], "%")]
-        plateaus = {rate: m["steps_to_plateau"] for rate, m in sweep["metrics"].items()}
+        plateaus = {rate: m["steps_to_plateau"] for rate, m in sweep["details"]["rates"].items()}
         low, mid = plateaus.get("0.005"), plateaus.get("0.01")
         if low and mid:
             rates.append(Measured("steps to plateau at 0.005 / at 0.01", low / mid, "x"))
@@ -38,22 +38,22 @@ def measured_values(record: dict) -> Dict[int, List[Measured]]:
     own = tasks.get("retrain_own_images")
     if own:
         out[10] = [Measured(f"test accuracy with {row['images_per_class']} images per class", 100 * row["final_test_accuracy"], "%")
-                   for row in own["metrics"]["rows"]]
+                   for row in own["details"]["rows"]]
     speed = _cpu_gpu_ratios(tasks.get("retrain_cpu_vs_gpu"))
     out[11] = speed
     inception = tasks.get("retrain_inception")
     out[12] = list(speed)
     if inception and sweep:
-        mobilenet_rate = sweep["runs"][0]["timings"]["bottleneck_images_per_s"]
+        mobilenet_rate = sweep["timings"]["bottleneck_images_per_s"]
         out[12].append(Measured("MobileNet / Inception v3 bottleneck throughput",
-                                mobilenet_rate / inception["metrics"]["bottleneck_images_per_s"], "x"))
+                                mobilenet_rate / inception["timings"]["bottleneck_images_per_s"], "x"))
     return out
 
 
 def _cpu_gpu_ratios(task: Optional[dict]) -> List[Measured]:
     if not task or not task["metrics"].get("gpu_ran"):
         return []
-    cpu, gpu = task["legs"]["cpu"], task["legs"]["gpu"]
+    cpu, gpu = task["details"]["legs"]["cpu"], task["details"]["legs"]["gpu"]
     return [Measured(f"CPU / GPU time, {phase}", cpu[f"{phase}_s"] / gpu[f"{phase}_s"], "x")
             for phase in ("graph_load", "bottleneck", "training", "wall") if gpu.get(f"{phase}_s")]
 
@@ -83,4 +83,4 @@ def _gpu_skip_reason(record: dict) -> str:
     task = record.get("tasks", {}).get("retrain_cpu_vs_gpu")
     if not task:
         return "the CPU vs GPU check did not run"
-    return task["legs"].get("gpu", {}).get("skipped", "GPU leg missing")
+    return task["details"]["legs"].get("gpu", {}).get("skipped", "GPU leg missing")

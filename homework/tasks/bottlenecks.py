@@ -4,10 +4,15 @@ A file holds a 32-byte BLAKE2b digest followed by the float32 vector; a file who
 length or digest does not match is treated as missing and recomputed, so a corrupt or
 half-written entry is never used. Keys are content hashes, so renaming or moving images
 keeps their entries, and another learning rate or a re-run reuses everything valid.
+Beside the entries, throughput.json keeps the speed of the last pass that computed a
+batch or more, so a run served from the cache reports a speed that was measured.
 """
 from __future__ import annotations
 
+import datetime as _dt
 import hashlib
+import json
+import platform
 from pathlib import Path
 from typing import Optional
 
@@ -45,3 +50,17 @@ class BottleneckCache:
         payload = np.ascontiguousarray(vector, np.float32).tobytes()
         digest = hashlib.blake2b(payload, digest_size=DIGEST_BYTES).digest()
         files.write_bytes(self.path(image_sha), digest + payload, durable=False)
+
+    def save_throughput(self, images: int, seconds: float) -> None:
+        when = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+        files.write_json(self.folder / "throughput.json", {"images": images, "seconds": seconds, "images_per_s": images / seconds,
+                                                           "when": when, "host": platform.node()})
+
+    def throughput(self) -> Optional[dict]:
+        """The stored pass, when it is readable and was measured on this host."""
+        try:
+            stored = json.loads((self.folder / "throughput.json").read_text())
+            ok = stored["host"] == platform.node() and float(stored["images_per_s"]) > 0 and int(stored["images"]) > 0
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+        return stored if ok else None

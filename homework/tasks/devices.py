@@ -9,24 +9,14 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 from ..data import trees
 from ..errors import HomeworkError
 from ..settings import Settings
+from .result import TaskResult
 
 PHASES = ("graph_load_s", "bottleneck_s", "training_s")
-
-
-@dataclass(frozen=True)
-class DevicesResult:
-    task: str
-    stand_in: bool
-    provenance: dict
-    metrics: dict
-    timings: dict
-    legs: dict
 
 
 def _leg(settings: Settings, architecture: str, image_dir: Path, hide_gpu: bool) -> dict:
@@ -54,10 +44,11 @@ def _leg(settings: Settings, architecture: str, image_dir: Path, hide_gpu: bool)
             raise HomeworkError(f"retrain subprocess ({'CPU' if hide_gpu else 'GPU'} leg) failed: {last}")
         data = json.loads(report.read_text())
     timings = data["result"]["timings"]
-    return {"gpus_visible": data["gpus_visible"], "wall_s": wall, **{k: timings[k] for k in PHASES}, "steps_per_s": timings["steps_per_s"]}
+    return {"gpus_visible": data["gpus_visible"], "wall_s": wall, "stand_in": data["result"]["stand_in"],
+            **{k: timings[k] for k in PHASES}, "steps_per_s": timings["steps_per_s"]}
 
 
-def cpu_vs_gpu(settings: Settings, architecture: str = "") -> DevicesResult:
+def cpu_vs_gpu(settings: Settings, architecture: str = "") -> TaskResult:
     from ..compat import gpus
 
     architecture = architecture or settings.architecture
@@ -71,11 +62,11 @@ def cpu_vs_gpu(settings: Settings, architecture: str = "") -> DevicesResult:
     if metrics["gpu_ran"]:
         for phase in PHASES[1:]:
             metrics[f"cpu_over_gpu_{phase[:-2]}"] = legs["cpu"][phase] / legs["gpu"][phase] if legs["gpu"][phase] else float("nan")
-    return DevicesResult(
-        task="retrain_cpu_vs_gpu",
-        stand_in=source.stand_in or settings.profile == "embedded",
+    return TaskResult.of(
+        "retrain_cpu_vs_gpu",
+        inputs=[source, *[{"stand_in": leg["stand_in"]} for leg in legs.values() if "stand_in" in leg]],
         provenance={"architecture": architecture, "data": source.identity, "steps": settings.training_steps, "hide_gpu": "CUDA_VISIBLE_DEVICES=-1"},
         metrics=metrics,
         timings={f"{leg}_{k}": v for leg, values in legs.items() for k, v in values.items() if k.endswith("_s")},
-        legs=legs,
+        details={"legs": legs},
     )

@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, List
+from typing import Dict
 
 from ..data import trees
 from ..data.trees import OWN_HELD_OUT
@@ -16,21 +15,11 @@ from ..errors import HomeworkError
 from ..models.registry import INCEPTION_V3, get_architecture
 from ..settings import Settings
 from .label_image import inspect_input, label_image, read_graph_def
-from .retrain import RetrainConfig, RetrainResult, retrain
+from .result import TaskResult
+from .retrain import RetrainConfig, retrain
 
 SWEEP_METRICS = ("final_test_accuracy", "final_validation_accuracy", "final_train_accuracy", "final_cross_entropy",
                  "steps_to_plateau", "diverged", "oscillating", "loss_variation_second_half")
-
-
-@dataclass(frozen=True)
-class ExperimentResult:
-    task: str
-    stand_in: bool
-    provenance: dict
-    metrics: dict
-    timings: dict
-    runs: List[RetrainResult] = field(default_factory=list)
-    checks: Dict[str, dict] = field(default_factory=dict)
 
 
 def base_config(settings: Settings, workdir: Path, name: str, **changes) -> RetrainConfig:
@@ -47,7 +36,7 @@ def base_config(settings: Settings, workdir: Path, name: str, **changes) -> Retr
     return RetrainConfig(**values)
 
 
-def try_label(result: RetrainResult, tree: ImageTree) -> dict:
+def try_label(result: TaskResult, tree: ImageTree) -> dict:
     """Label one test image with an exported graph, reading its input off the graph."""
     graph = result.artifacts["output_graph"]
     layer = inspect_input(read_graph_def(graph))
@@ -60,37 +49,36 @@ def try_label(result: RetrainResult, tree: ImageTree) -> dict:
     return {"usable": True, "image": str(image.path), "true_label": tree.labels[image.label_index], "top": labelled.top, "seconds": labelled.seconds}
 
 
-def learning_rate_sweep(settings: Settings, workdir: Path, echo=print) -> ExperimentResult:
+def learning_rate_sweep(settings: Settings, workdir: Path, echo=print) -> TaskResult:
     source = trees.flowers(settings)
-    tree = load_image_tree(source.root, cache_dir=settings.cache_dir)
+    tree = load_image_tree(source.root, settings.validation_percentage, settings.testing_percentage, settings.cache_dir)
     started = time.perf_counter()
     configs = [base_config(settings, workdir, f"lr_{rate:g}", learning_rate=rate) for rate in settings.learning_rates]
-    runs = retrain(configs, settings, tree=tree, echo=echo)
+    runs = retrain(configs, settings, tree=tree, data=source, echo=echo)
     total = time.perf_counter() - started
-    checks = {f"{run.provenance['learning_rate']:g}": try_label(run, tree) for run in runs}
-    return ExperimentResult(
-        task="retrain_learning_rates",
-        stand_in=source.stand_in or runs[0].stand_in,
-        provenance={"data": source.identity, "architecture": settings.architecture, "extractor": runs[0].provenance["extractor"], "steps": settings.training_steps},
-        metrics={
-            f"{run.provenance['learning_rate']:g}": dict(
-                {key: run.metrics[key] for key in SWEEP_METRICS}, training_s=run.timings["training_s"]
-            )
-            for run in runs
+    first = runs[0]
+    return TaskResult.of(
+        "retrain_learning_rates",
+        inputs=[source, *runs],
+        provenance={"data": source.identity, "architecture": settings.architecture, "extractor": first.provenance["extractor"],
+                    "steps": settings.training_steps},
+        metrics={"test_images": first.metrics["test_images"], "validation_images": first.metrics["validation_images"]},
+        timings={"total_s": total, **{k: first.timings[k] for k in ("graph_load_s", "bottleneck_s", "bottleneck_images_per_s", "training_s", "steps_per_s")}},
+        details={
+            "rates": {f"{run.provenance['learning_rate']:g}": {key: run.metrics[key] for key in SWEEP_METRICS} for run in runs},
+            "checks": {f"{run.provenance['learning_rate']:g}": try_label(run, tree) for run in runs},
+            "cache": first.details["cache"],
+            "runs": runs,
         },
-        timings={"total_s": total, "graph_load_s": runs[0].timings["graph_load_s"], "bottleneck_s": runs[0].timings["bottleneck_s"]},
-        runs=runs,
-        checks=checks,
     )
 
 
-def inception(settings: Settings, workdir: Path, echo=print) -> ExperimentResult:
+def inception(settings: Settings, workdir: Path, echo=print) -> TaskResult:
     """Retrain Inception v3, then read its input layer off the exported graph (question 13)."""
     source = trees.flowers(settings)
-    tree = load_image_tree(source.root, cache_dir=settings.cache_dir)
-    config = base_config(settings, workdir, "inception_v3", architecture=INCEPTION_V3.name,
-                         bottleneck_dir=str(Path(workdir) / "inception_bottlenecks"))  # fresh: the pass is timed
-    (run,) = retrain([config], settings, tree=tree, echo=echo)
+    tree = load_image_tree(source.root, settings.validation_percentage, settings.testing_percentage, settings.cache_dir)
+    config = base_config(settings, workdir, "inception_v3", architecture=INCEPTION_V3.name)
+    (run,) = retrain([config], settings, tree=tree, data=source, echo=echo)
     layer = inspect_input(read_graph_def(run.artifacts["output_graph"]))
     with_inspected = try_label(run, tree)
     image = tree.entries[0].path
@@ -99,24 +87,20 @@ def inception(settings: Settings, workdir: Path, echo=print) -> ExperimentResult
         with_defaults = {"usable": True, "error": ""}
     except HomeworkError as exc:
         with_defaults = {"usable": False, "error": str(exc)}
-    return ExperimentResult(
-        task="retrain_inception",
-        stand_in=run.stand_in,
+    return TaskResult.of(
+        "retrain_inception",
+        inputs=[source, run],
         provenance={"data": source.identity, "extractor": run.provenance["extractor"], "read_from": run.artifacts["output_graph"]},
-        metrics={
-            "input_layer": layer.name,
-            "input_height": layer.height,
-            "input_width": layer.width,
-            "final_test_accuracy": run.metrics["final_test_accuracy"],
-            "bottleneck_images_per_s": run.timings["bottleneck_images_per_s"],
-        },
-        timings={k: run.timings[k] for k in ("graph_load_s", "bottleneck_s", "training_s")},
-        runs=[run],
-        checks={"label_with_inspected_input": with_inspected, "label_with_mobilenet_defaults": with_defaults},
+        metrics={"final_test_accuracy": run.metrics["final_test_accuracy"], "test_images": run.metrics["test_images"],
+                 "input_height": layer.height, "input_width": layer.width},
+        timings={k: run.timings[k] for k in ("graph_load_s", "bottleneck_s", "bottleneck_images_per_s", "training_s")},
+        details={"input_layer": {"name": layer.name, "height": layer.height, "width": layer.width},
+                 "checks": {"label_with_inspected_input": with_inspected, "label_with_mobilenet_defaults": with_defaults},
+                 "cache": run.details["cache"], "runs": [run]},
     )
 
 
-def own_images(settings: Settings, workdir: Path, echo=print) -> ExperimentResult:
+def own_images(settings: Settings, workdir: Path, echo=print) -> TaskResult:
     """Accuracy against images per class (question 10) on a small tree: --image_dir, or the
     generated three-class fruit tree. The last OWN_HELD_OUT images of each class are the
     fixed test set; training takes the first n of the rest."""
@@ -136,14 +120,14 @@ def own_images(settings: Settings, workdir: Path, echo=print) -> ExperimentResul
             entries += [dataclasses.replace(e, split="testing") for e in members[-OWN_HELD_OUT:]]
             entries += [dataclasses.replace(e, split="validation") for e in members[-OWN_HELD_OUT:]]  # curves only
         subset = dataclasses.replace(full, entries=tuple(entries))
-        (run,) = retrain([base_config(settings, workdir, f"own_{n}", validation_batch_size=-1)], settings, tree=subset, echo=echo)
+        (run,) = retrain([base_config(settings, workdir, f"own_{n}", validation_batch_size=-1)], settings, tree=subset, data=source, echo=echo)
         runs.append(run)
         rows.append({"images_per_class": n, "final_test_accuracy": run.metrics["final_test_accuracy"], "test_images": run.metrics["test_images"]})
-    return ExperimentResult(
-        task="retrain_own_images",
-        stand_in=source.stand_in or runs[0].stand_in,
+    return TaskResult.of(
+        "retrain_own_images",
+        inputs=[source, *runs],
         provenance={"data": source.identity, "classes": list(full.labels), "held_out_per_class": OWN_HELD_OUT, "architecture": settings.architecture},
-        metrics={"rows": rows},
+        metrics={f"test_accuracy_at_{row['images_per_class']}": row["final_test_accuracy"] for row in rows},
         timings={"training_s": sum(r.timings["training_s"] for r in runs)},
-        runs=runs,
+        details={"rows": rows, "runs": runs},
     )

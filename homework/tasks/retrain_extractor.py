@@ -1,0 +1,191 @@
+"""The frozen feature extractor in a TF1 graph, and the bottleneck pass over an image tree.
+
+Every image goes through the extractor at most once per (extractor, image content): its
+bottleneck is cached on disk (bottlenecks.py). The pass counts the images it really fed to
+the extractor, and its throughput is kept beside the cache, so a later run served entirely
+from the cache still reports the speed of a pass that ran.
+"""
+from __future__ import annotations
+
+import logging
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Optional
+
+import numpy as np
+
+from ..data.images import ImageTree, load_rgb
+from ..models import modules
+from ..models.frozen import FrozenExtractor, codelab_extractor, freeze_module
+from ..models.registry import get_architecture
+from ..settings import Settings
+from .bottlenecks import BottleneckCache
+
+log = logging.getLogger("hw5")
+EXTRACT_BATCH = 32
+
+
+def load_extractor(config, settings: Settings) -> FrozenExtractor:
+    """The codelab's own graph when --model_dir holds its archive, else the registry's module frozen."""
+    arch = get_architecture(config.architecture)
+    return codelab_extractor(arch, config.model_dir) or freeze_module(modules.get_module(arch, settings), settings)
+
+
+class Extractor:
+    """The frozen extractor in its own TF1 graph and session, behind an image input path:
+    uint8 pixels [batch, h, w, 3] -> bilinear resize to the input size -> (x - mean) / std.
+    The resize runs in the graph (on the GPU where there is one), so the CPU only decodes."""
+
+    def __init__(self, frozen: FrozenExtractor):
+        from ..compat import session_config, tf, v1
+
+        self.frozen = frozen
+        self.images_run = 0  # images fed through the network by this object, whatever the cache says
+        self.graph = tf.Graph()
+        size = frozen.input_size
+        with self.graph.as_default():
+            self.pixels = v1.placeholder(tf.uint8, [None, None, None, 3], name="hw5_pixels")
+            resized = v1.image.resize_bilinear(tf.cast(self.pixels, tf.float32), [size, size])
+            normalised = (resized - frozen.input_mean) / frozen.input_std
+            (self.bottleneck,) = v1.import_graph_def(frozen.graph_def, input_map={frozen.input_tensor: normalised},
+                                                     return_elements=[frozen.bottleneck_tensor], name="")
+            declared = self.graph.get_tensor_by_name(frozen.input_tensor).shape
+        self.batch = 1 if declared.rank and declared[0] == 1 else EXTRACT_BATCH
+        self.session = v1.Session(graph=self.graph, config=session_config())
+
+    def run(self, images) -> np.ndarray:
+        """Bottlenecks of a batch: one uint8 array, or a list of images of any sizes."""
+        if isinstance(images, list):
+            shapes = {image.shape for image in images}
+            size = self.frozen.input_size
+            images = np.stack(images if len(shapes) == 1 else [_resized(image, size) for image in images])
+        out = self.session.run(self.bottleneck, {self.pixels: images})
+        self.images_run += len(images)
+        return out.reshape(len(images), -1)
+
+    def close(self):
+        self.session.close()
+
+
+def _resized(image: np.ndarray, size: int) -> np.ndarray:
+    from PIL import Image
+
+    return np.asarray(Image.fromarray(image).resize((size, size), Image.BILINEAR))
+
+
+class Progress:
+    """One self-overwriting line on stderr (done/total, images/s, time left), only when stdout
+    is a terminal: CI logs and captured output stay short."""
+
+    def __init__(self, what: str, total: int, stream=None, enabled: Optional[bool] = None, every_s: float = 0.5):
+        self.what, self.total, self.every_s = what, total, every_s
+        self.stream = stream or sys.stderr
+        self.enabled = sys.stdout.isatty() if enabled is None else enabled
+        self.done, self.started, self.shown = 0, time.perf_counter(), 0.0
+
+    def advance(self, count: int) -> None:
+        self.done += count
+        now = time.perf_counter()
+        if self.enabled and (now - self.shown >= self.every_s or self.done >= self.total):
+            self.shown = now
+            self.stream.write("\r" + self.line(now - self.started))
+            self.stream.flush()
+
+    def line(self, elapsed: float) -> str:
+        rate = self.done / elapsed if elapsed > 0 else 0.0
+        left = (self.total - self.done) / rate if rate else float("nan")
+        left_text = f"{left:.0f} s left" if np.isfinite(left) else "time left unknown"
+        return f"{self.what}: {self.done}/{self.total} images, {rate:.1f} img/s, {left_text}   "
+
+    def close(self) -> None:
+        if self.enabled and self.done:
+            self.stream.write("\n")
+            self.stream.flush()
+
+
+@dataclass(frozen=True)
+class Pass:
+    """What one bottleneck pass did: the images it fed to the extractor, and the throughput
+    of a pass that really computed bottlenecks (this one, or the one that filled the cache)."""
+
+    images: int
+    hits: int
+    misses: int
+    corrupt_rebuilt: int
+    extractor_images: int  # counted by the extractor itself
+    seconds: float
+    images_per_s: float
+    throughput_from: str  # "this run" | "cache metadata: <when>" | "probe of N images"
+
+    def as_dict(self) -> dict:
+        return {"images": self.images, "hits": self.hits, "misses": self.misses, "corrupt_rebuilt": self.corrupt_rebuilt,
+                "extractor_images": self.extractor_images, "throughput_from": self.throughput_from}
+
+
+def bottleneck_pass(extractor: Extractor, tree: ImageTree, cache: BottleneckCache) -> "tuple[np.ndarray, Pass]":
+    """Bottlenecks of every image in tree order, and what the pass did."""
+    started = time.perf_counter()
+    before = extractor.images_run
+    vectors = cache_bottlenecks(extractor, tree, cache)
+    seconds = time.perf_counter() - started
+    fed = extractor.images_run - before
+    if fed >= extractor.batch or (fed and fed == len(tree.entries)):
+        rate, source = fed / seconds, "this run"
+        cache.save_throughput(fed, seconds)
+    else:  # (nearly) everything came from the cache: the pass that filled it, or a small timed pass now
+        stored = cache.throughput()
+        if stored:
+            rate, source = stored["images_per_s"], f"cache metadata: {stored['images']} images computed {stored['when']}"
+        else:
+            rate, count = probe_throughput(extractor, tree)
+            source = f"probe of {count} images"
+    return vectors, Pass(len(tree.entries), cache.hits, cache.misses, cache.corrupt, fed, seconds, rate, source)
+
+
+def probe_throughput(extractor: Extractor, tree: ImageTree) -> "tuple[float, int]":
+    """Images/s of decode + extract over up to two batches, the first one untimed (warm-up)."""
+    entries = tree.entries[: 2 * extractor.batch]
+    warm, timed = entries[: extractor.batch], entries[extractor.batch :] or entries[: extractor.batch]
+    extractor.run([load_rgb(e.path) for e in warm])
+    started = time.perf_counter()
+    extractor.run([load_rgb(e.path) for e in timed])
+    return len(timed) / (time.perf_counter() - started), len(timed)
+
+
+def cache_bottlenecks(extractor: Extractor, tree: ImageTree, cache: BottleneckCache, progress: Optional[Progress] = None) -> np.ndarray:
+    """Bottlenecks of every image in tree order: cached ones read, the rest computed in
+    batches while the next batch is decoded."""
+    vectors = np.zeros((len(tree.entries), extractor.frozen.bottleneck_size), np.float32)
+    todo = []
+    for index, entry in enumerate(tree.entries):
+        cached = cache.get(entry.sha256)
+        if cached is None:
+            todo.append(index)
+        else:
+            vectors[index] = cached
+    if todo:
+        log.info("computing %d bottlenecks (%d cached)", len(todo), len(tree.entries) - len(todo))
+    progress = progress or Progress("bottlenecks", len(todo))
+    batches = [todo[i : i + extractor.batch] for i in range(0, len(todo), extractor.batch)]
+    with ThreadPoolExecutor(max_workers=2) as pool:  # PIL and file I/O release the GIL
+
+        def decode(batch):
+            return [pool.submit(load_rgb, tree.entries[i].path) for i in batch]  # native size
+
+        def store(batch, computed):
+            for i, vector in zip(batch, computed):
+                cache.put(tree.entries[i].sha256, vector)
+
+        pending = decode(batches[0]) if batches else []
+        for number, batch in enumerate(batches):
+            images = [job.result() for job in pending]
+            if number + 1 < len(batches):
+                pending = decode(batches[number + 1])  # decoded while this batch runs
+            computed = extractor.run(images)
+            vectors[batch] = computed
+            pool.submit(store, batch, computed)
+            progress.advance(len(batch))
+    progress.close()
+    return vectors
