@@ -19,16 +19,40 @@ def pytest_addoption(parser):
     group.addoption("--record", default=None, help="run record to write (default results/<device-label>.json)")
     group.addoption("--device-label", default=None, help="names this device in records and benchmark storage")
     group.addoption("--hw5-cache-dir", default=None, help="data and module cache (default $XDG_CACHE_HOME/hw5)")
+    group.addoption("--hw5-settings", default=None, help="the resolved settings of `hw5 run` (a file it writes); other settings then come from it alone")
+
+
+HW5_OPTIONS = ("--profile", "--device-label", "--hw5-cache-dir")
+
+
+def _resolved(config):
+    """(Settings, RunInfo) for this session, resolved once: from hw5 run's file, or from the options,
+    HW5_* and the YAML file (pytest checks/ run by hand)."""
+    cached = getattr(config, "_hw5_resolved", None)
+    if cached:
+        return cached
+    from homework import record
+    from homework.settings import read_handoff, resolve
+
+    handoff = config.getoption("--hw5-settings")
+    if handoff:
+        clashing = [name for name in HW5_OPTIONS if config.getoption(name) is not None]
+        if clashing:
+            raise pytest.UsageError(f"{clashing[0]}: set it on hw5 run (before --), not among the pytest arguments")
+        settings, sources, run_id = read_handoff(Path(handoff))
+        run = record.RunInfo(run_id=run_id, sources=sources)
+    else:
+        cli = {"profile": config.getoption("--profile"), "device_label": config.getoption("--device-label"),
+               "cache_dir": config.getoption("--hw5-cache-dir")}
+        settings, sources = resolve(cli)
+        sources = {k: ("pytest option" if v == "command line" else v) for k, v in sources.items()}
+        run = record.RunInfo(sources=sources)
+    config._hw5_resolved = (settings, run)
+    return config._hw5_resolved
 
 
 def _settings(config) -> Settings:
-    return Settings.load(
-        {
-            "profile": config.getoption("--profile"),
-            "device_label": config.getoption("--device-label"),
-            "cache_dir": config.getoption("--hw5-cache-dir"),
-        }
-    )
+    return _resolved(config)[0]
 
 
 def _record_path(config) -> Path:
@@ -39,14 +63,48 @@ def _record_path(config) -> Path:
 
 
 def pytest_configure(config):
+    from homework import device
     from homework.grading.checks_plugin import ChecksResults, checks_path
 
+    settings = _settings(config)
+    device.request_gpu_memory(settings.memory_budget_mb)  # before any check can start TensorFlow's devices
     config.pluginmanager.register(ChecksResults(checks_path(_record_path(config))), "hw5-checks-results")
-    label = config.getoption("--device-label")
-    storage = getattr(config.option, "benchmark_storage", None)
-    if label and storage in (None, "file://./.benchmarks"):
-        # One folder per device, so runs from a Jetson and a PC never share a counter.
-        config.option.benchmark_storage = f"file://./.benchmarks/{label}"
+    _benchmark_compare_across_labels(config)
+
+
+def _benchmark_label(config) -> str:
+    from homework import device
+
+    return _settings(config).device_label or device.default_label()
+
+
+def _benchmark_compare_across_labels(config) -> None:
+    """Runs before pytest-benchmark loads what to compare with: a bare --benchmark-compare=NNNN
+    looks in every device's folder (.benchmarks/*/NNNN_*.json), and a bare --benchmark-compare
+    means this device's latest saved run."""
+    compare = getattr(config.option, "benchmark_compare", None)
+    storage = str(getattr(config.option, "benchmark_storage", "") or "")
+    if not compare or not storage.startswith("file://"):
+        return
+    root = Path(storage[len("file://"):])
+    if compare is True:
+        saved = sorted((root / _benchmark_label(config)).glob("[0-9][0-9][0-9][0-9]_*.json"))
+        if saved:
+            config.option.benchmark_compare = str(saved[-1])
+    elif "/" not in str(compare) and not Path(str(compare)).is_file():
+        config.option.benchmark_compare = f"*/{compare}"
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_sessionstart(session):
+    """Each device saves its benchmarks in a folder named by its label (.benchmarks/<label>/NNNN_*.json),
+    so runs from a Jetson and a PC never share a counter and `pytest-benchmark compare` shows the label."""
+    bench = getattr(session.config, "_benchmarksession", None)
+    if bench is None:
+        return
+    bench.machine_id = _benchmark_label(session.config)
+    if hasattr(bench.storage, "default_machine_id"):
+        bench.storage.default_machine_id = bench.machine_id
 
 
 def pytest_benchmark_update_machine_info(config, machine_info):
@@ -73,12 +131,14 @@ def record_path(pytestconfig) -> Path:
 
 
 @pytest.fixture(scope="session")
-def store(record_path, settings):
-    """store(task_name, result): put a task's result into this run's record."""
+def store(record_path, pytestconfig):
+    """store(task_name, result): put a task's result into this run's record (a fresh record for this run)."""
     from homework import record
 
+    settings, run = _resolved(pytestconfig)
+
     def put(name, result):
-        return record.put_task(record_path, settings, name, result)
+        return record.put_task(record_path, settings, name, result, run=run)
 
     return put
 
@@ -94,8 +154,8 @@ def resource_use(request):
 
     with Sampler() as sampler:
         yield
-    settings = _settings(request.config)
-    record.put_resources(_record_path(request.config), settings, Path(request.node.path).name, sampler.summary())
+    settings, run = _resolved(request.config)
+    record.put_resources(_record_path(request.config), settings, Path(request.node.path).name, sampler.summary(), run=run)
 
 
 @pytest.hookimpl(hookwrapper=True)

@@ -14,60 +14,124 @@ from .settings import Settings
 log = logging.getLogger("hw5")
 
 
+SETTING_HELP = {
+    "profile": "embedded (offline, default) or real",
+    "cache_dir": "data and module cache (default $XDG_CACHE_HOME/hw5)",
+    "results_dir": "where the run record and, with hw5 run, the report go (default ./results)",
+    "device_label": "names this device in records and benchmarks",
+    "flowers_dir": "a local flower_photos folder (real profile)",
+    "mnist_path": "a local mnist.npz (real profile)",
+    "hub_module": "TF Hub handle or local SavedModel (image in [0, 1] -> feature vector) used for every architecture",
+    "own_images_dir": "your own class-per-folder images for question 10",
+}
+
+
 def add_settings_flags(parser: argparse.ArgumentParser) -> None:
+    """One flag per setting (--field-name), generated from Settings so a new setting gets its flag."""
+    import dataclasses
+
     group = parser.add_argument_group("settings (flags > HW5_* environment > YAML file > profile defaults)")
-    group.add_argument("--profile", choices=("embedded", "real"), help="embedded (offline, default) or real")
     group.add_argument("--config", type=Path, help="YAML settings file (default ./hw5.yaml if present)")
-    group.add_argument("--cache-dir", dest="cache_dir", help="data and module cache (default $XDG_CACHE_HOME/hw5)")
-    group.add_argument("--results-dir", dest="results_dir", help="where run records go (default ./results)")
-    group.add_argument("--device-label", dest="device_label", help="names this device in records and benchmarks")
-    group.add_argument("--seed", type=int)
-    group.add_argument("--flowers-dir", dest="flowers_dir", help="a local flower_photos folder (real profile)")
-    group.add_argument("--mnist-path", dest="mnist_path", help="a local mnist.npz (real profile)")
-    group.add_argument("--hub-module", dest="hub_module", help="TF Hub handle or local SavedModel to use instead of the registry's")
+    group.add_argument("--settings-json", dest="settings_json", type=Path, help=argparse.SUPPRESS)  # hw5 run's resolved settings
+    for f in dataclasses.fields(Settings):
+        flag = "--" + f.name.replace("_", "-")
+        if flag in parser._option_string_actions or f"--{f.name}" in parser._option_string_actions:
+            continue  # the codelab's own flag of that name (hw5 retrain --architecture) sets it
+        kind = "comma-separated list" if "Tuple" in str(f.type) else ""
+        choices = ("embedded", "real") if f.name == "profile" else None
+        group.add_argument(flag, dest=f"setting_{f.name}", choices=choices, metavar=None if choices else f.name.upper(),
+                           help=SETTING_HELP.get(f.name, f"setting {f.name}" + (f" ({kind})" if kind else "")))
 
 
-def settings_from(args: argparse.Namespace) -> Settings:
-    names = ("profile", "cache_dir", "results_dir", "device_label", "seed", "flowers_dir", "mnist_path", "hub_module")
-    return Settings.load({n: getattr(args, n, None) for n in names}, config=getattr(args, "config", None))
+def settings_from(args: argparse.Namespace, with_sources: bool = False):
+    """The settings these flags ask for, resolved once (flags > HW5_* > YAML > profile)."""
+    import dataclasses
+
+    from . import device
+    from .settings import read_handoff, resolve
+
+    given = {f.name: getattr(args, f"setting_{f.name}", None) for f in dataclasses.fields(Settings)}
+    if getattr(args, "settings_json", None):
+        extra = sorted(name for name, value in given.items() if value is not None)
+        if extra:
+            raise HomeworkError(f"--settings-json: cannot be combined with --{extra[0].replace('_', '-')}")
+        settings, sources, _ = read_handoff(args.settings_json)
+    else:
+        settings, sources = resolve(given, config=getattr(args, "config", None))
+        if getattr(args, "config", None):
+            sources = {**sources, "config": str(args.config)}
+    device.request_gpu_memory(settings.memory_budget_mb)  # before anything starts TensorFlow's devices
+    return (settings, sources) if with_sources else settings
 
 
 def cmd_data(args: argparse.Namespace) -> int:
-    from .prepare import prepare
-
-    settings = settings_from(args)
-    steps = prepare(settings, progress=_progress)
-    print(f"{'item':<34} {'state':<7} {'seconds':>8}  detail")
-    for step in steps:
-        print(f"{step.name:<34} {step.state:<7} {step.seconds:>8.1f}  {step.detail}")
+    _print_steps(_prepare(settings_from(args)))
     return 0
 
 
+def _prepare(settings: Settings):
+    from .prepare import prepare
+
+    return prepare(settings, progress=_progress)
+
+
+def _print_steps(steps) -> None:
+    print(f"{'item':<34} {'state':<7} {'seconds':>8}  detail")
+    for step in steps:
+        print(f"{step.name:<34} {step.state:<7} {step.seconds:>8.1f}  {step.detail}")
+
+
 def cmd_run(args: argparse.Namespace) -> int:
+    """Prepare the inputs, run the checks with these very settings, write the record and the report."""
     import pytest
 
-    settings = settings_from(args)
+    from . import record
+    from .settings import write_handoff
+
+    settings, sources = settings_from(args, with_sources=True)
+    if settings.device_label is None:  # one label for the record, the checks and the benchmarks
+        from .device import default_label
+
+        settings = settings.replace(device_label=default_label())
+        sources["device_label"] = "this machine (hw5 run)"
     checks = _checks_dir()
-    cmd_data(args)
-    pytest_args = [str(checks), "-p", "no:cacheprovider", f"--profile={settings.profile}", f"--hw5-cache-dir={settings.cache_dir}"]
-    if settings.device_label:
-        pytest_args.append(f"--device-label={settings.device_label}")
-    if args.record:
-        pytest_args.append(f"--record={args.record}")
+    record_path = Path(args.record) if args.record else record.default_path(settings)
+    report_path = Path(args.report) if args.report else _report_path(settings)
+    _print_steps(_prepare(settings))
+    run = record.RunInfo(sources=sources)
+    handoff = record_path.parent / f".{record_path.stem}.settings.json"
+    write_handoff(handoff, settings, sources, run.run_id)
+    pytest_args = [str(checks), "-p", "no:cacheprovider", f"--hw5-settings={handoff}", f"--record={record_path}"]
     pytest_args += args.pytest_args
     print(f"\nhw5 run: pytest {' '.join(pytest_args)}", flush=True)
     code = int(pytest.main(pytest_args))
-    from . import record
-
-    record_path = Path(args.record) if args.record else record.default_path(settings)
-    if record_path.exists():
-        report_args = argparse.Namespace(record=[str(record_path)], answers=DEFAULT_ANSWERS, rubric=DEFAULT_RUBRIC,
-                                         output=DEFAULT_REPORT, baseline=None)
-        try:
-            cmd_report(report_args)
-        except HomeworkError as exc:  # the checks' outcome stands; say why the report is missing
-            print(f"hw5: report not written: {exc}", file=sys.stderr)
+    if not record_path.exists() or record.read(record_path)["run_id"] != run.run_id:
+        print(f"hw5: no check stored a result, so {record_path} was not written and no report was rendered", file=sys.stderr)
+        return code
+    print(f"hw5: record {record_path}")
+    report_args = argparse.Namespace(record=[str(record_path)], answers=_packaged(DEFAULT_ANSWERS), rubric=_packaged(DEFAULT_RUBRIC),
+                                     output=str(report_path), baseline=None)
+    try:
+        cmd_report(report_args)
+    except HomeworkError as exc:  # the checks' outcome stands; say why the report is missing
+        print(f"hw5: report not written: {exc}", file=sys.stderr)
     return code
+
+
+def _report_path(settings: Settings) -> Path:
+    """answers/report.md beside the default results folder; inside --results-dir otherwise (they move together)."""
+    if Path(settings.results_dir) == Settings().results_dir:
+        return Path(DEFAULT_REPORT)
+    return Path(settings.results_dir) / "report.md"
+
+
+def _packaged(path: str) -> str:
+    """answers/<file> from the working folder when there, else the copy shipped in the package."""
+    if Path(path).is_file():
+        return path
+    from .packaged import packaged_file
+
+    return str(packaged_file(path))
 
 
 def cmd_report(args: argparse.Namespace) -> int:
@@ -76,8 +140,8 @@ def cmd_report(args: argparse.Namespace) -> int:
     from .grading.rubric import Rubric
 
     records = [record.read(path) for path in args.record or [record.default_path(Settings.load({}))]]
-    rubric = Rubric.load(args.rubric)
-    answers = submissions.load(args.answers, rubric)
+    rubric = Rubric.load(_packaged(args.rubric) if args.rubric == DEFAULT_RUBRIC else args.rubric)
+    answers = submissions.load(_packaged(args.answers) if args.answers == DEFAULT_ANSWERS else args.answers, rubric)
     rendered = report.render(records, answers, rubric, Path(args.output), baseline=args.baseline)
     plots = ", ".join(str(p) for p in rendered.plots.values()) or "none"
     print(f"hw5: wrote {rendered.path} (plots: {plots})")
@@ -204,7 +268,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = command("run", cmd_run, "the main job: prepare data and modules, run every homework check, write the record")
     add_settings_flags(p)
-    p.add_argument("--record", help="run record to write (default results/<device-label>.json)")
+    p.add_argument("--record", help="run record to write (default <results-dir>/<device-label>.json)")
+    p.add_argument("--report", help="report to write (default answers/report.md, or <results-dir>/report.md with --results-dir)")
     p.add_argument("pytest_args", nargs=argparse.REMAINDER, help="extra pytest arguments after --")
 
     p = command("report", cmd_report, "render answers/report.md (and its plots) from run records and your answers")

@@ -71,7 +71,7 @@ def load(path) -> Run:
         if not isinstance(doc["benchmarks"], list) or not all("name" in b and "stats" in b for b in doc["benchmarks"]):
             raise HomeworkError(f"{path}: 'benchmarks' entries need 'name' and 'stats' (a pytest-benchmark --benchmark-save file?)")
         return from_benchmark(doc, str(path))
-    return from_record(run_record.validate(doc, str(path)), str(path))
+    return from_record(run_record.validate(run_record.upgrade(doc, str(path)), str(path)), str(path))
 
 
 @dataclass(frozen=True)

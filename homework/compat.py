@@ -22,9 +22,10 @@ warnings.filterwarnings("ignore", category=FutureWarning)
 
 
 @contextlib.contextmanager
-def quiet_native_stderr():
+def quiet_native_stderr(kept: "list | None" = None):
     """Hide what TF's C++ side prints straight to file descriptor 2 (CUDA probing, oneDNN
-    notices). The text is replayed if the block fails, so nothing useful is lost."""
+    notices). The text is replayed if the block fails, and appended to `kept` if given,
+    so nothing useful is lost."""
     try:
         fd = sys.stderr.fileno()
     except (AttributeError, ValueError, OSError):  # pytest capture or an IDE: nothing to hide
@@ -44,11 +45,16 @@ def quiet_native_stderr():
         finally:
             os.dup2(saved, fd)
             os.close(saved)
+            if kept is not None:
+                sink.seek(0)
+                kept.append(sink.read().decode(errors="replace"))
 
 
-with quiet_native_stderr():
+_native_log: list = []
+with quiet_native_stderr(_native_log):
     import tensorflow as tf
     gpus = tf.config.list_physical_devices("GPU")  # first CUDA probe, also noisy
+NATIVE_LOG = "".join(_native_log)  # what TF printed while probing for GPUs (why it found none, on a broken CUDA set-up)
 
 tf.get_logger().setLevel(logging.ERROR)
 try:
@@ -101,32 +107,39 @@ def hub_version() -> str:
         return "not installed"
 
 
+GPU_SETUP = {"budget_mb": None, "applied_to": 0}  # what configure_gpus did (None: not yet)
+
+
+def configure_gpus(budget_mb: int = 0) -> int:
+    """The one place GPU memory is set up, before TensorFlow initialises its devices: a cap of
+    `budget_mb` MB on every GPU (a logical device with a memory limit), or, with no budget,
+    the homework's allow_growth fix (take memory as needed instead of all at start).
+    Returns the number of GPUs it applied to (0 on a CPU-only machine). Too late (devices
+    already initialised) is an error carrying TensorFlow's own message, never ignored."""
+    budget_mb = int(budget_mb or 0)
+    if GPU_SETUP["budget_mb"] == budget_mb:
+        return GPU_SETUP["applied_to"]
+    try:
+        for gpu in gpus:
+            if budget_mb:
+                tf.config.set_logical_device_configuration(gpu, [tf.config.LogicalDeviceConfiguration(memory_limit=budget_mb)])
+            else:
+                tf.config.experimental.set_memory_growth(gpu, True)
+    except (RuntimeError, ValueError) as exc:
+        what = f"memory cap of {budget_mb} MB" if budget_mb else "memory growth"
+        raise HomeworkError(f"GPU {what} not applied: TensorFlow had already set up its devices ({exc})") from exc
+    GPU_SETUP.update(budget_mb=budget_mb, applied_to=len(gpus))
+    return len(gpus)
+
+
 def enable_memory_growth() -> int:
-    """The homework's allow_growth fix: let TF take GPU memory as it needs it instead of
-    all at start. Returns the number of GPUs it applied to (0 on a CPU-only machine)."""
-    done = 0
-    for gpu in gpus:
-        try:
-            tf.config.experimental.set_memory_growth(gpu, True)
-            done += 1
-        except (RuntimeError, ValueError):  # already initialised, or a memory limit is set
-            pass
-    return done
+    return configure_gpus(0)
 
 
 def limit_gpu_memory(megabytes: int) -> bool:
-    """Cap TF's memory on the first GPU (a logical device with a memory limit).
-    Returns False when there is no GPU to cap."""
-    if not gpus:
-        return False
-    try:
-        tf.config.set_logical_device_configuration(
-            gpus[0], [tf.config.LogicalDeviceConfiguration(memory_limit=int(megabytes))]
-        )
-    except (RuntimeError, ValueError):  # already initialised, or memory growth is on
-        logging.getLogger("hw5").warning("GPU already initialised: memory budget applies to batch sizing only")
-        return False
-    return True
+    """True when TF's memory on the GPUs is capped at `megabytes` (set up at start from the
+    memory_budget_mb setting). False when there is no GPU to cap."""
+    return bool(gpus) and configure_gpus(megabytes) > 0
 
 
 def session_config() -> "v1.ConfigProto":
@@ -151,5 +164,11 @@ def is_oom(exc: BaseException) -> bool:
     return "OOM when allocating" in text or "out of memory" in text.lower()
 
 
-# Applied on import, before any op initialises the GPU (growth can only be set then).
-enable_memory_growth()
+def _apply_requested_setup() -> None:
+    from . import device
+
+    configure_gpus(device.requested_gpu_memory())
+
+
+# Applied on import, before any op can initialise the GPUs (memory set-up is only possible then).
+_apply_requested_setup()

@@ -12,7 +12,7 @@ import os
 import typing
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any, Mapping, Optional, Tuple
+from typing import Any, Dict, Mapping, Optional, Tuple
 
 import yaml
 
@@ -81,31 +81,54 @@ class Settings:
         env: Mapping[str, str] = os.environ,
         config: Optional[Path] = None,
     ) -> "Settings":
-        cli = {k: v for k, v in (cli or {}).items() if v is not None}
-        config = config or (Path(env["HW5_CONFIG"]) if env.get("HW5_CONFIG") else None)
-        if config is None and Path("hw5.yaml").is_file():
-            config = Path("hw5.yaml")
-        from_file = _read_yaml(config) if config else {}
-        from_env = {
-            f.name: env[f"HW5_{f.name.upper()}"] for f in fields(cls) if f"HW5_{f.name.upper()}" in env
-        }
-        layers = [(str(config), from_file), ("environment", from_env), ("command line", cli)]
+        return resolve(cli, env, config)[0]
 
-        profile = "embedded"
-        for _, layer in layers:
-            profile = layer.get("profile", profile)
-        values: dict = dict(PROFILE_DEFAULTS.get(str(profile), {}))
-        values["cache_dir"] = default_cache_dir(env)
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], source: str) -> "Settings":
+        """Settings from `as_dict()` output (how `hw5 run` hands its resolved settings to pytest)."""
         types = typing.get_type_hints(cls)
-        for source, layer in layers:
-            for key, raw in layer.items():
-                if key not in types:
-                    raise HomeworkError(f"{source}: unknown setting '{key}'")
-                values[key] = _coerce(raw, types[key], f"{source}: setting '{key}'")
-        settings = cls(**values)
-        if settings.profile not in PROFILES:
-            raise HomeworkError(f"setting 'profile' must be one of {', '.join(PROFILES)}, not '{settings.profile}'")
-        return settings
+        unknown = sorted(set(data) - set(types))
+        if unknown:
+            raise HomeworkError(f"{source}: unknown setting '{unknown[0]}'")
+        return cls(**{key: _coerce(raw, types[key], f"{source}: setting '{key}'") for key, raw in data.items()})
+
+
+def resolve(
+    cli: Optional[Mapping[str, Any]] = None,
+    env: Mapping[str, str] = os.environ,
+    config: Optional[Path] = None,
+) -> Tuple[Settings, Dict[str, str]]:
+    """The settings and, for each field, where its value came from (for the record's provenance)."""
+    cli = {k: v for k, v in (cli or {}).items() if v is not None}
+    config = config or (Path(env["HW5_CONFIG"]) if env.get("HW5_CONFIG") else None)
+    if config is None and Path("hw5.yaml").is_file():
+        config = Path("hw5.yaml")
+    from_file = _read_yaml(config) if config else {}
+    from_env = {
+        f.name: env[f"HW5_{f.name.upper()}"] for f in fields(Settings) if f"HW5_{f.name.upper()}" in env
+    }
+    layers = [(f"settings file {config}", from_file), ("environment (HW5_*)", from_env), ("command line", cli)]
+
+    profile = "embedded"
+    for _, layer in layers:
+        profile = layer.get("profile", profile)
+    values: dict = dict(PROFILE_DEFAULTS.get(str(profile), {}))
+    sources = {f.name: "default" for f in fields(Settings)}
+    sources.update({key: f"profile {profile}" for key in values})
+    values["cache_dir"] = default_cache_dir(env)
+    if env.get("HW5_CACHE_DIR"):
+        sources["cache_dir"] = "environment (HW5_*)"
+    types = typing.get_type_hints(Settings)
+    for source, layer in layers:
+        for key, raw in layer.items():
+            if key not in types:
+                raise HomeworkError(f"{source}: unknown setting '{key}'")
+            values[key] = _coerce(raw, types[key], f"{source}: setting '{key}'")
+            sources[key] = source
+    settings = Settings(**values)
+    if settings.profile not in PROFILES:
+        raise HomeworkError(f"setting 'profile' must be one of {', '.join(PROFILES)}, not '{settings.profile}'")
+    return settings, sources
 
 
 # The homework's own sizes for the real profile; the embedded profile keeps the small class defaults.
@@ -160,3 +183,27 @@ def _plain(value: Any) -> Any:
     if isinstance(value, tuple):
         return list(value)
     return value
+
+
+# --- hw5 run -> pytest: the resolved settings, handed over unchanged ------------------
+
+def write_handoff(path: Path, settings: Settings, sources: Mapping[str, str], run_id: str) -> None:
+    from . import files
+
+    files.write_json(path, {"settings": settings.as_dict(), "sources": dict(sources), "run_id": run_id})
+
+
+def read_handoff(path: Path) -> Tuple[Settings, Dict[str, str], str]:
+    """(settings, where each came from, run id) from a file `write_handoff` wrote."""
+    import json
+
+    try:
+        data = json.loads(Path(path).read_text())
+        settings, sources, run_id = data["settings"], data["sources"], data["run_id"]
+    except OSError as exc:
+        raise HomeworkError(f"{path}: cannot read the run's settings ({exc.strerror})") from exc
+    except (ValueError, KeyError, TypeError) as exc:
+        raise HomeworkError(f"{path}: not a settings file written by hw5 run ({type(exc).__name__}: {exc})") from exc
+    if not isinstance(settings, dict) or not isinstance(sources, dict) or not isinstance(run_id, str):
+        raise HomeworkError(f"{path}: not a settings file written by hw5 run")
+    return Settings.from_dict(settings, str(path)), {str(k): str(v) for k, v in sources.items()}, run_id

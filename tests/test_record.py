@@ -1,6 +1,7 @@
 import json
 import os
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 
@@ -26,7 +27,9 @@ def test_put_task_creates_validates_and_merges(tmp_settings, tmp_path):
     record.put_task(path, tmp_settings, "b", result(accuracy=float("nan")))
     doc = record.read(path)
     assert set(doc["tasks"]) == {"a", "b"}
-    assert doc["tasks"]["b"]["metrics"]["accuracy"] == "nan"
+    assert doc["tasks"]["b"]["metrics"]["accuracy"] is None  # JSON has no NaN: null, with the reason beside it
+    assert doc["tasks"]["b"]["non_finite"] == {"metrics.accuracy": "nan"}
+    assert "NaN" not in path.read_text()
     assert doc["provenance"]["device"]["gpu"] in ("none",) or isinstance(doc["provenance"]["device"]["gpu"], list)
 
 
@@ -83,8 +86,90 @@ def test_atomic_write_replaces_whole_file(tmp_path):
     assert json.loads(target.read_text()) == {"b": 2}
 
 
-def test_profiles_do_not_mix(tmp_settings, tmp_path):
+def test_profiles_do_not_mix_within_a_run(tmp_settings, tmp_path):
     path = tmp_path / "r.json"
     record.put_task(path, tmp_settings, "a", result(accuracy=0.5))
     with pytest.raises(record.RecordError, match="holds a 'embedded' run"):
         record.put_task(path, tmp_settings.replace(profile="real"), "a", result(accuracy=0.5))
+
+
+FIXTURE_V1 = Path(__file__).parent / "fixtures" / "record_v1.json"  # as the first release wrote it; never regenerated
+
+
+def test_each_run_starts_a_fresh_record_and_keeps_the_earlier_one(tmp_settings, tmp_path):
+    path = tmp_path / "r.json"
+    first, second = record.RunInfo(sources={"seed": "default"}), record.RunInfo(sources={"seed": "command line"})
+    record.put_task(path, tmp_settings, "a", result(accuracy=0.5), run=first)
+    record.put_task(path, tmp_settings, "b", result(accuracy=0.6), run=first)
+    doc = record.put_task(path, tmp_settings.replace(profile="real", seed=7), "a", result(accuracy=0.9), run=second)
+    assert doc["run_id"] == second.run_id and set(doc["tasks"]) == {"a"}  # nothing of the first run mixed in
+    assert doc["provenance"]["seed"] == 7 and doc["provenance"]["settings"]["seed"] == 7
+    assert doc["provenance"]["settings_sources"] == {"seed": "command line"}
+    ((entry, earlier),) = record.previous_runs(path)
+    assert entry["run_id"] == first.run_id and earlier["run_id"] == first.run_id
+    assert set(earlier["tasks"]) == {"a", "b"} and earlier["tasks"]["a"]["metrics"]["accuracy"] == 0.5
+    assert earlier["provenance"]["profile"] == "embedded"
+    third = record.put_task(path, tmp_settings, "c", result(accuracy=0.1), run=record.RunInfo())
+    assert [e["run_id"] for e in third["previous"]] == [second.run_id, first.run_id]
+
+
+def test_task_results_with_details_and_artifacts_validate(tmp_settings, tmp_path):
+    from homework.tasks.result import TaskResult
+
+    path = tmp_path / "r.json"
+    res = TaskResult.of("demo", inputs=[{"stand_in": True}], provenance={}, metrics={"ratio": float("inf")}, timings={"x_s": 1.0},
+                        details={"curve": [0.1, float("nan")]}, artifacts={"graph": "g.pb"})
+    doc = record.put_task(path, tmp_settings, "demo", res)
+    task = doc["tasks"]["demo"]
+    assert task["details"]["curve"] == [0.1, None] and task["artifacts"] == {"graph": "g.pb"}
+    assert task["non_finite"] == {"metrics.ratio": "inf", "details.curve[1]": "nan"}
+    raw = json.loads(path.read_text())
+    raw["tasks"]["demo"]["details"] = []
+    path.write_text(json.dumps(raw))
+    with pytest.raises(record.RecordError, match="'tasks.demo.details' must be a dict"):
+        record.read(path)
+
+
+def test_nan_written_by_hand_is_rejected_naming_the_field(tmp_settings, tmp_path):
+    path = tmp_path / "r.json"
+    record.put_task(path, tmp_settings, "a", result(accuracy=0.5))
+    path.write_text(path.read_text().replace('"accuracy": 0.5', '"accuracy": NaN'))
+    with pytest.raises(record.RecordError, match="'tasks.a.metrics.accuracy' must be a finite number or null"):
+        record.read(path)
+
+
+def test_schema_1_records_are_upgraded_on_read(tmp_path):
+    raw = json.loads(FIXTURE_V1.read_text())
+    assert raw["schema_version"] == 1  # a record saved by the first release (a student's Jetson run)
+    doc = record.read(FIXTURE_V1)
+    assert doc["schema_version"] == record.SCHEMA_VERSION and doc["run_id"].startswith("v1-")
+    assert doc["tasks"].keys() == raw["tasks"].keys() and doc["previous"] == []
+    assert doc["provenance"]["settings"]["profile"] == raw["provenance"]["profile"]
+    raw["tasks"]["mnist"]["metrics"]["odd"] = "nan"  # v1 stored NaN as a string
+    old = tmp_path / "old.json"
+    old.write_text(json.dumps(raw))
+    upgraded = record.read(old)
+    assert upgraded["tasks"]["mnist"]["metrics"]["odd"] is None
+    assert upgraded["tasks"]["mnist"]["non_finite"] == {"metrics.odd": "nan"}
+
+
+def test_v1_records_still_compare_report_and_grade(tmp_path, capsys):
+    from homework.cli import main
+
+    assert main(["compare", str(FIXTURE_V1), str(FIXTURE_V1)]) == 0
+    assert "| metric |" in capsys.readouterr().out
+    answers = Path(__file__).resolve().parent.parent / "answers" / "answers.yaml"
+    assert main(["grade", str(answers), "--record", str(FIXTURE_V1)]) == 0
+    # today's task results as schema 1 wrote them (no run id, no settings in the provenance)
+    raw = json.loads((FIXTURE_V1.parent / "record_cpu.json").read_text())
+    for key in ("run_id", "previous"):
+        raw.pop(key, None)
+    for key in ("settings", "settings_sources"):
+        raw["provenance"].pop(key, None)
+    raw["schema_version"] = 1
+    v1 = tmp_path / "v1.json"
+    v1.write_text(json.dumps(raw))
+    out = tmp_path / "report.md"
+    assert main(["report", "--record", str(v1), "-o", str(out)]) == 0
+    assert out.read_text().startswith("# Homework 5 report") and "Not run in this record" not in out.read_text()
+    assert main(["compare", str(v1), str(FIXTURE_V1)]) == 0

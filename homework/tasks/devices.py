@@ -1,7 +1,8 @@
 """CPU vs GPU (questions 11 and 12): the same retrain in two subprocesses, one with the GPU
 hidden (CUDA_VISIBLE_DEVICES=-1) and one with it visible, each with an empty bottleneck
-folder so both the bottleneck pass and the training are timed. With no GPU the GPU leg is
-skipped and says why; it is never estimated."""
+folder so both the bottleneck pass and the training are timed. With no GPU anywhere the GPU
+leg is skipped and says why; it is never estimated. A GPU the driver sees but TensorFlow does
+not (the usual broken CUDA set-up on a Jetson) is an error naming the cause."""
 from __future__ import annotations
 
 import json
@@ -10,6 +11,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import List, Tuple
 
 from ..data import trees
 from ..errors import HomeworkError
@@ -17,6 +19,25 @@ from ..settings import Settings
 from .result import TaskResult
 
 PHASES = ("graph_load_s", "bottleneck_s", "training_s")
+TF_LOG_HINTS = ("cuda", "gpu", "dlopen", "libcu", "libnv", "driver", "cannot", "could not")
+
+
+class GpuNotVisibleError(HomeworkError):
+    """The driver shows a GPU, TensorFlow does not: the GPU leg cannot be measured."""
+
+
+def gpu_leg_plan(tf_gpus: int, driver: List[str], tf_log: str, cuda_build: bool) -> Tuple[str, str]:
+    """("run", ""), ("skip", reason) or ("fail", reason) for the GPU leg; one line each."""
+    if tf_gpus:
+        return "run", ""
+    if not driver:
+        return "skip", ("no GPU on this machine (no nvidia-smi, tegrastats, /dev/nvhost-* or /proc/driver/nvidia, "
+                        "and TensorFlow lists none): GPU leg not run")
+    said = [" ".join(line.split()) for line in tf_log.splitlines() if any(h in line.lower() for h in TF_LOG_HINTS)]
+    cause = "; ".join(said)[:600] if said else "it printed nothing about it"
+    build = "" if cuda_build else "this TensorFlow build has no CUDA support (install NVIDIA's TensorFlow for the device); "
+    return "fail", (f"GPU visible to the driver ({'; '.join(driver)}) but not to TensorFlow: {build}"
+                    f"TensorFlow said: {cause}")
 
 
 def _leg(settings: Settings, architecture: str, image_dir: Path, hide_gpu: bool) -> dict:
@@ -48,16 +69,24 @@ def _leg(settings: Settings, architecture: str, image_dir: Path, hide_gpu: bool)
             **{k: timings[k] for k in PHASES}, "steps_per_s": timings["steps_per_s"]}
 
 
-def cpu_vs_gpu(settings: Settings, architecture: str = "") -> TaskResult:
-    from ..compat import gpus
+def plan_here() -> Tuple[str, str]:
+    from .. import device
+    from ..compat import NATIVE_LOG, gpus, tf
 
+    return gpu_leg_plan(len(gpus), device.driver_gpu_evidence(), NATIVE_LOG, bool(tf.test.is_built_with_cuda()))
+
+
+def cpu_vs_gpu(settings: Settings, architecture: str = "") -> TaskResult:
+    plan, reason = plan_here()
+    if plan == "fail":
+        raise GpuNotVisibleError(reason)
     architecture = architecture or settings.architecture
     source = trees.flowers(settings)
     legs = {"cpu": _leg(settings, architecture, source.root, hide_gpu=True)}
-    if gpus:
+    if plan == "run":
         legs["gpu"] = _leg(settings, architecture, source.root, hide_gpu=False)
     else:
-        legs["gpu"] = {"skipped": "no GPU visible to TensorFlow (tf.config.list_physical_devices('GPU') is empty): GPU leg not run"}
+        legs["gpu"] = {"skipped": reason}
     metrics = {"gpu_ran": "skipped" not in legs["gpu"], "cpu_leg_saw_gpus": legs["cpu"]["gpus_visible"]}
     if metrics["gpu_ran"]:
         for phase in PHASES[1:]:
