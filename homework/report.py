@@ -3,7 +3,9 @@
 A pure function of its inputs: the same records and answers give the same bytes (no
 clock, no absolute paths, plots with fixed metadata). The student's text is data:
 every ASCII punctuation character is backslash-escaped, so template syntax, HTML and
-Markdown inside an answer show as typed and are never evaluated.
+Markdown inside an answer show as typed and are never evaluated (a `===` underline never
+makes a heading); control characters and bidirectional overrides are shown as their code
+points. Text from the records (device labels, error messages, paths) is escaped the same way.
 """
 from __future__ import annotations
 
@@ -18,8 +20,9 @@ from . import compare, files
 from .errors import HomeworkError
 from .grading.rubric import Rubric
 from .grading.submissions import Answers
+from .packaged import packaged_dir
 
-TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+TEMPLATES = packaged_dir("templates")  # the checkout's templates/, or the installed package's copy
 DEFAULT_OUT = Path("answers/report.md")
 
 # task name -> (title, command that runs it)
@@ -33,18 +36,39 @@ TASKS = {
     "retrain_own_images": ("Part 2: your own images", "pytest checks/test_retrain.py -k own_images"),
 }
 # ASCII punctuation that Markdown, HTML or an autolink could act on (not , ; ' " ? % =, kept readable)
-_PUNCT = re.compile(r"([!#$&()*+\-./:<>@\[\\\]^_`{|}~])")
+_PUNCT = re.compile(r"([!#$&()*+\-./:<=>@\[\\\]^_`{|}~])")
+# control characters, zero-width characters and bidirectional embeddings/overrides/isolates
+_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]")
+
+
+def _visible_codes(text: str) -> str:
+    return _UNSAFE.sub(lambda m: f"[U+{ord(m.group(0)):04X}]", str(text).replace("\t", "    "))
 
 
 def inert(text: str) -> str:
     """Student text shown exactly as typed: each line escaped, kept as a hard line break."""
-    lines = [_PUNCT.sub(r"\\\1", line.strip()) for line in str(text).strip().splitlines()]
+    lines = [_PUNCT.sub(r"\\\1", _visible_codes(line).strip()) for line in str(text).replace("\r\n", "\n").split("\n")]
+    while lines and not lines[0]:
+        lines.pop(0)
+    while lines and not lines[-1]:
+        lines.pop()
     return "\n".join(f"> {line}  " if line else ">" for line in lines) or "> *(no answer yet)*"
 
 
 def inline(text: str) -> str:
     """Student text inside a line (a name in the header)."""
-    return _PUNCT.sub(r"\\\1", " ".join(str(text).split()))
+    return _PUNCT.sub(r"\\\1", " ".join(_visible_codes(text).split()))
+
+
+def record_text(value):
+    """A record for the templates: every string shortened to file names and escaped like student text."""
+    if isinstance(value, dict):
+        return {k: record_text(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [record_text(v) for v in value]
+    if isinstance(value, str):
+        return inline(basenames(value))
+    return value
 
 
 def basenames(text: str) -> str:
@@ -52,16 +76,25 @@ def basenames(text: str) -> str:
     return re.sub(r"(?:/[^\s/:'\"]+)+/([^\s/:'\"]+)", r"\1", str(text))
 
 
+NOT_A_NUMBER = "n/a (not finite)"  # the record stores NaN/inf as null, with the reason in the task's non_finite map
+
+
 def pct(value) -> str:
+    if value is None:
+        return NOT_A_NUMBER
     return f"{100 * float(value):.1f}%"
 
 
 def secs(value) -> str:
+    if value is None:
+        return NOT_A_NUMBER
     value = float(value)
     return f"{value:.2f} s" if value < 10 else f"{value:.1f} s"
 
 
 def num(value, digits: int = 3) -> str:
+    if value is None:
+        return NOT_A_NUMBER
     value = float(value)
     return f"{value:,.0f}" if abs(value) >= 1000 or value.is_integer() else f"{value:.{digits}g}"
 
@@ -88,11 +121,12 @@ def render(records: Sequence[dict], answers: Answers, rubric: Rubric, out: Path 
     primary = records[0]
     plot_dir = out.parent / f"{out.stem}_files"
     made = plots.make_all(primary, plot_dir)
-    runs = [compare.from_record(doc, doc["device_label"]) for doc in records]
+    runs = [compare.from_record(doc, inline(doc["device_label"])) for doc in records]
     base = compare.baseline_index(runs, baseline)
+    shown = record_text(primary)
     context = {
-        "record": primary,
-        "tasks": primary["tasks"],
+        "record": shown,
+        "tasks": shown["tasks"],
         "task_info": TASKS,
         "answers": answers,
         "questions": list(rubric.questions.values()),
@@ -100,11 +134,11 @@ def render(records: Sequence[dict], answers: Answers, rubric: Rubric, out: Path 
         "devices": [{"label": r.label, "machine": r.machine} for r in runs],
         "comparison": compare.markdown(runs, base) if len(records) > 1 else "",
         "baseline_label": runs[base].label,
-        "stand_in_tasks": sorted(name for name, task in primary["tasks"].items() if task["stand_in"]),
+        "stand_in_tasks": sorted(inline(name) for name, task in primary["tasks"].items() if task["stand_in"]),
     }
     try:
         text = environment().get_template("report.md.j2").render(**context)
     except jinja2.UndefinedError as exc:  # StrictUndefined: a missing value stops the report, never a blank
-        raise HomeworkError(f"record {primary['device_label']}: the report needs a value it lacks ({exc})") from exc
+        raise HomeworkError(f"record {_visible_codes(primary['device_label'])}: the report needs a value it lacks ({exc})") from exc
     files.write_text(out, text)
     return Rendered(text, out, made)

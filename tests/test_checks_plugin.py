@@ -32,3 +32,29 @@ def test_checks_part_of_results_json(pytester, tmp_path):
     assert "challenger did not beat the baseline" in tests["test_fails"]["output"]
     assert tests["test_skipped"]["max_score"] == 0 and "no GPU visible" in tests["test_skipped"]["output"]
     assert doc["score"] == 3 and doc["output"] == "homework checks: 1 of 3 passed"
+
+
+def _run(pytester, tmp_path, files, *args):
+    pytester.makepyfile(**files)
+    pytester.makeini("[pytest]\nmarkers =\n    weight(points): points\n")
+    out = tmp_path / "run.checks.json"
+    (tmp_path / "run.json").write_text(json.dumps({"run_id": "run-42"}))
+    pytester.runpytest_inprocess("-p", "no:cacheprovider", *args, plugins=[ChecksResults(out)])
+    return gradescope.validate(json.loads(out.read_text()))
+
+
+def test_a_checks_file_that_fails_to_import_is_not_run_never_passed(pytester, tmp_path):
+    doc = _run(pytester, tmp_path, {"checks/test_ok": "def test_ok():\n    pass\n",
+                                    "checks/test_broken": "import no_such_module_hw5\n\ndef test_x():\n    pass\n"},
+               "--continue-on-collection-errors")
+    broken = [t for t in doc["tests"] if "test_broken" in t["name"]]
+    assert len(broken) == 1 and broken[0]["score"] == 0 and broken[0]["max_score"] == 1 and broken[0]["status"] == "failed"
+    assert "not run" in broken[0]["output"] and "no_such_module_hw5" in broken[0]["output"]
+    assert doc["output"] == "homework checks: 1 of 2 passed" and doc["extra_data"]["run_id"] == "run-42"
+
+
+def test_a_deselected_check_appears_with_zero_points(pytester, tmp_path):
+    doc = _run(pytester, tmp_path, {"checks/test_two": "def test_a():\n    pass\n\ndef test_b():\n    pass\n"}, "-k", "test_a")
+    tests = {t["name"].split("::")[1]: t for t in doc["tests"]}
+    assert tests["test_b"]["score"] == 0 and tests["test_b"]["max_score"] == 1 and "not run: deselected" in tests["test_b"]["output"]
+    assert tests["test_a"]["status"] == "passed"

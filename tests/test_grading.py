@@ -135,15 +135,18 @@ def test_results_json_has_the_documented_fields(tmp_path, record):
 
     checks = gradescope.results([gradescope.test("checks/test_x.py::test_a", "C1", 2, 2, "passed"),
                                  gradescope.test("checks/test_x.py::test_b", "C2", 0, 1, "AssertionError: no")], 12.0, "checks")
+    checks["extra_data"] = {"run_id": record["run_id"], "record": "rec.json"}
     (tmp_path / "rec.json").write_text(json.dumps(record))
     (tmp_path / "rec.checks.json").write_text(json.dumps(checks))
     out = tmp_path / "results.json"
     assert main(["grade", str(WRITEUPS / "partial.md"), "--record", str(tmp_path / "rec.json"), "--json", str(out)]) == 0
     doc = gradescope.validate(json.loads(out.read_text()))
-    assert set(doc) == {"score", "execution_time", "output", "tests"}
+    assert set(doc) == {"score", "execution_time", "output", "tests", "extra_data"}
     assert [t["number"] for t in doc["tests"]] == [f"Q{i}" for i in range(1, 14)] + ["C1", "C2"]
     assert doc["score"] == 2 + 3 + 2 and doc["tests"][1]["status"] == "failed" and doc["tests"][0]["status"] == "passed"
-    assert all(set(t) == set(gradescope.TEST_FIELDS) for t in doc["tests"])
+    allowed = set(gradescope.TEST_FIELDS) | set(gradescope.OPTIONAL_TEST)
+    assert all(set(gradescope.TEST_FIELDS) <= set(t) <= allowed for t in doc["tests"])
+    assert all(isinstance(t["extra_data"]["confidence"], float) for t in doc["tests"][:13])
     with pytest.raises(HomeworkError, match="undocumented field 'extra'"):
         gradescope.validate(dict(doc, extra=1))
 

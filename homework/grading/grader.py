@@ -8,8 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import List, Optional
 
-from .. import record as run_record
-from . import consistency, gradescope, submissions
+from . import consistency, gradescope, schema, submissions
 from .rubric import DEFAULT_RUBRIC, QuestionGrade, Rubric, grade
 
 
@@ -28,15 +27,17 @@ class Grades:
         return sum(g.max_score for g in self.questions)
 
 
-def grade_submission(path, rubric_path=DEFAULT_RUBRIC, record_path=None) -> Grades:
+def grade_submission(path, rubric_path=DEFAULT_RUBRIC, record_path=None, record: Optional[dict] = None,
+                     rubric: Optional[Rubric] = None) -> Grades:
     started = time.perf_counter()
-    rubric = Rubric.load(rubric_path)
+    rubric = rubric or Rubric.load(rubric_path)
     answers = submissions.load(path, rubric)
-    record = run_record.read(record_path) if record_path else None
+    if record is None and record_path:
+        record = schema.read_record(record_path)
     graded = []
     others = list(rubric.questions.values())
     for q in rubric.questions.values():
-        g = grade(q, answers.answers[q.id], others)
+        g = grade(q, answers.answers[q.id], others, answers.located.get(q.id, "text"))
         if record is not None and g.answered:
             g = dataclasses.replace(g, flags=tuple(consistency.flags(q.id, g.answer, record)))
         graded.append(g)
@@ -44,14 +45,23 @@ def grade_submission(path, rubric_path=DEFAULT_RUBRIC, record_path=None) -> Grad
 
 
 def table(grades: Grades) -> str:
-    rows = [f"{'Q':>3}  {'score':>9}  feedback"]
+    """One row per question; 'REVIEW' marks the answers a TA should read first, with why."""
+    rows = [f"{'Q':>3}  {'score':>9}  {'conf':>4}  feedback"]
     for g in grades.questions:
         feedback = g.feedback + "".join(f" | consistency: {flag}" for flag in g.flags)
-        rows.append(f"{g.id:>3}  {g.score:>4g} / {g.max_score:<3g}  {feedback}")
+        mark = f"REVIEW ({'; '.join(g.review)}): " if g.needs_review else ""
+        rows.append(f"{g.id:>3}  {g.score:>4g} / {g.max_score:<3g}  {g.confidence:>4.2f}  {mark}{_printable(feedback)}")
     answered = sum(g.answered for g in grades.questions)
-    rows.append(f"total {grades.score:g} / {grades.max_score:g}; {answered} of {len(grades.questions)} questions answered "
-                f"({grades.submission.kind}: {grades.submission.source})")
+    review = [str(g.id) for g in grades.questions if g.needs_review]
+    rows.append(f"total {grades.score:g} / {grades.max_score:g}; {answered} of {len(grades.questions)} questions answered"
+                + (f"; needs review: Q{', Q'.join(review)}" if review else "")
+                + f" ({grades.submission.kind}: {_printable(grades.submission.source)})")
     return "\n".join(rows)
+
+
+def _printable(text: str) -> str:
+    """No terminal control sequences from a student's file reach the screen."""
+    return "".join(c if c.isprintable() else f"[U+{ord(c):04X}]" for c in str(text))
 
 
 def results_json(grades: Grades, checks: Optional[dict] = None) -> dict:

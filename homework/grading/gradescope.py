@@ -14,15 +14,23 @@ from .rubric import QuestionGrade
 TOP_FIELDS = {"score": (int, float), "execution_time": (int, float), "output": str, "tests": list}
 TEST_FIELDS = {"name": str, "number": str, "score": (int, float), "max_score": (int, float), "status": str,
                "output": str, "visibility": str}
+# documented optional fields: extra_data carries the run id (top) and the review marks (tests)
+OPTIONAL_TOP = {"extra_data": dict, "output_format": str, "visibility": str, "stdout_visibility": str}
+OPTIONAL_TEST = {"extra_data": dict, "tags": list, "output_format": str, "name_format": str}
 VISIBILITY = "visible"
 
 
 def question_test(g: QuestionGrade) -> dict:
-    lines = [f"feedback: {g.feedback}"]
-    if g.found:
-        lines.append("found: " + ", ".join(g.found))
+    lines = [f"NEEDS REVIEW: {'; '.join(g.review)}"] if g.needs_review else []
+    lines.append(f"feedback: {g.feedback}")
     lines += [f"consistency: {flag}" for flag in g.flags]
-    return test(f"Q{g.id}: {g.text}", f"Q{g.id}", g.score, g.max_score, "\n".join(lines))
+    doc = test(f"Q{g.id}: {g.text}", f"Q{g.id}", g.score, g.max_score, "\n".join(lines))
+    doc["extra_data"] = {"confidence": g.confidence, "needs_review": g.needs_review, "review": list(g.review),
+                         "evidence": [{"fact": f, "quote": q} for f, q in g.evidence],
+                         "contradictions": list(g.contradictions)}
+    if g.needs_review:
+        doc["tags"] = ["needs review"]
+    return doc
 
 
 def test(name: str, number: str, score: float, max_score: float, output: str) -> dict:
@@ -38,40 +46,39 @@ def results(tests: Iterable[dict], execution_time: float, output: str) -> dict:
 
 
 def validate(doc: dict, source: str = "results.json") -> dict:
-    def check(obj: dict, fields: dict, where: str):
+    def check(obj: dict, fields: dict, optional: dict, where: str):
         if not isinstance(obj, dict):
             raise HomeworkError(f"{source}: {where} must be an object")
         for key, kind in fields.items():
             if not isinstance(obj.get(key), kind) or isinstance(obj.get(key), bool):
                 raise HomeworkError(f"{source}: {where}.{key} missing or of the wrong type")
-        extra = set(obj) - set(fields)
+        for key, kind in optional.items():
+            if key in obj and not isinstance(obj[key], kind):
+                raise HomeworkError(f"{source}: {where}.{key} is of the wrong type")
+        extra = set(obj) - set(fields) - set(optional)
         if extra:
-            raise HomeworkError(f"{source}: {where} has undocumented field '{sorted(extra)[0]}'")
+            raise HomeworkError(f"{source}: {where} has undocumented field '{sorted(map(str, extra))[0]}'")
 
-    check(doc, TOP_FIELDS, "results")
+    check(doc, TOP_FIELDS, OPTIONAL_TOP, "results")
     for i, t in enumerate(doc["tests"]):
-        check(t, TEST_FIELDS, f"tests[{i}]")
+        check(t, TEST_FIELDS, OPTIONAL_TEST, f"tests[{i}]")
         if t["status"] not in ("passed", "failed"):
             raise HomeworkError(f"{source}: tests[{i}].status must be 'passed' or 'failed'")
     return doc
 
 
 def read(path) -> dict:
-    """A results document written earlier (the checks' part), validated; errors name the file."""
-    import json
-    from pathlib import Path
+    """A results document written earlier (the checks' part): one schema (fields, finite numbers, ranges)."""
+    from . import inputs, schema
 
-    path = Path(path)
-    try:
-        doc = json.loads(path.read_text())
-    except FileNotFoundError:
-        raise HomeworkError(f"{path}: checks results not found (pytest checks/ writes them beside the record)") from None
-    except ValueError as exc:
-        raise HomeworkError(f"{path}: not valid JSON ({exc})") from exc
-    return validate(doc, str(path))
+    return schema.check_results(inputs.read_json(path, "checks results"), str(path))
 
 
 def merge(*parts: dict) -> dict:
     """Questions and checks (each a results document) into one."""
     tests: List[dict] = [t for part in parts for t in part["tests"]]
-    return results(tests, sum(p["execution_time"] for p in parts), "\n".join(p["output"] for p in parts if p["output"]))
+    doc = results(tests, sum(p["execution_time"] for p in parts), "\n".join(p["output"] for p in parts if p["output"]))
+    extra = {k: v for p in parts for k, v in p.get("extra_data", {}).items()}
+    if extra:
+        doc["extra_data"] = extra
+    return doc

@@ -18,6 +18,8 @@ from typing import Dict, List, Optional, Tuple
 import yaml
 
 from ..errors import HomeworkError
+from . import inputs
+from . import text as T
 from .rubric import Question, Rubric
 
 MATCH_THRESHOLD = 0.72
@@ -43,17 +45,13 @@ class Answers:
     answers: Dict[int, str]  # every rubric question; "" when not answered
     student: str = ""
     where: Dict[int, int] = field(default_factory=dict)  # question id -> line number of its anchor (write-ups)
+    located: Dict[int, str] = field(default_factory=dict)  # question id -> "text", "numbering" or "paraphrase"
 
 
 def load(path, rubric: Rubric) -> Answers:
     """answers.yaml (by its extension) or a Markdown / plain-text write-up."""
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8", errors="replace")
-    except FileNotFoundError:
-        raise AnswersError(f"{path}: submission not found") from None
-    except OSError as exc:
-        raise AnswersError(f"{path}: cannot read ({exc.strerror})") from exc
+    text = inputs.read_text(path, "submission")
     if path.suffix.lower() in (".yaml", ".yml"):
         return load_answers_yaml(text, str(path), rubric)
     return read_writeup(text, str(path), rubric)
@@ -66,6 +64,11 @@ class _UniqueKeyLoader(yaml.SafeLoader):
 def _mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode, deep: bool = False):
     seen = set()
     for key_node, _ in node.value:
+        where = f"{loader.name}: line {key_node.start_mark.line + 1}"
+        if not isinstance(key_node, yaml.ScalarNode):
+            raise AnswersError(f"{where}: a key must be a plain name or number, not a {'list' if isinstance(key_node, yaml.SequenceNode) else 'mapping'}")
+        if key_node.tag.endswith(":int") and re.fullmatch(r"[+-]?0\d+", key_node.value):
+            raise AnswersError(f"{where}: key '{key_node.value}' has a leading zero (YAML would read it as octal); write {int(key_node.value, 10)}")
         key = loader.construct_object(key_node, deep=deep)
         if key in seen:
             raise AnswersError(f"{loader.name}: line {key_node.start_mark.line + 1}: key '{key}' appears twice")
@@ -77,14 +80,21 @@ _UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG,
 
 
 def load_answers_yaml(text: str, source: str, rubric: Rubric) -> Answers:
-    loader = _UniqueKeyLoader(text)
-    loader.name = source
+    loader = None
     try:
+        loader = _UniqueKeyLoader(text)  # the reader itself refuses control characters
+        loader.name = source
         doc = loader.get_single_data()
     except yaml.YAMLError as exc:
-        raise AnswersError(f"{source}: not valid YAML ({' '.join(str(exc).split())})") from exc
+        raise AnswersError(f"{source}: not valid YAML ({' '.join(str(exc).split())[:300]})") from None
+    except RecursionError:
+        raise AnswersError(f"{source}: nested too deeply to be answers") from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
+    deep = inputs.too_deep(doc, 8)
+    if deep:
+        raise AnswersError(f"{source}: nested too deeply at {deep} (answers are text under answers.<id>.answer)")
     if not isinstance(doc, dict) or not isinstance(doc.get("answers"), dict):
         raise AnswersError(f"{source}: needs an 'answers' mapping of question ids 1-{max(rubric.questions)}")
     unknown = set(doc) - {"student", "answers"}
@@ -94,12 +104,14 @@ def load_answers_yaml(text: str, source: str, rubric: Rubric) -> Answers:
     if not isinstance(student, str):
         raise AnswersError(f"{source}: key 'student' must be text, got {type(student).__name__}")
     answers = {qid: "" for qid in rubric.questions}
+    given: Dict[int, object] = {}
     for key, entry in doc["answers"].items():
         qid = _question_id(key)
         if qid not in rubric.questions:
             raise AnswersError(f"{source}: answers.{key}: unknown question id (questions are 1-{max(rubric.questions)})")
-        if qid != key and qid in doc["answers"]:
-            raise AnswersError(f"{source}: answers.{key}: question {qid} is given twice")
+        if qid in given:
+            raise AnswersError(f"{source}: answers.{key}: question {qid} is given twice (also as '{given[qid]}')")
+        given[qid] = key
         answer = entry.get("answer") if isinstance(entry, dict) else entry
         if isinstance(entry, dict) and set(entry) - {"question", "answer"}:
             raise AnswersError(f"{source}: answers.{key}: unknown key '{sorted(set(entry) - {'question', 'answer'})[0]}'")
@@ -116,7 +128,7 @@ def load_answers_yaml(text: str, source: str, rubric: Rubric) -> Answers:
 def _question_id(key) -> Optional[int]:
     if isinstance(key, int) and not isinstance(key, bool):
         return key
-    m = re.fullmatch(r"\s*(?:q|question\s*)?(\d{1,2})\s*", str(key), re.IGNORECASE)
+    m = re.fullmatch(r"\s*(?:q|question\s*)?([1-9]\d?)\s*", str(key), re.IGNORECASE)
     return int(m.group(1)) if m else None
 
 
@@ -134,10 +146,16 @@ def _strip_markers(line: str) -> Tuple[int, str]:
         offset = m.end()
 
 
-def _similarity(question: str, body: str) -> float:
+def _content_words(text: str) -> set:
+    return {w for w in _norm(text).split() if len(w) > 2 and w not in T.STOPWORDS}
+
+
+def _similarity(question: str, body: str, q_words: Optional[set] = None) -> float:
     q, b = _norm(question), _norm(body)
     if len(b) < min(15, len(q)):
         return 0.0
+    if q_words is not None and len(q_words & _content_words(b[: len(q) + 40])) < 0.3 * len(q_words):
+        return 0.0  # cheap test first: difflib only where the words overlap
     score = difflib.SequenceMatcher(None, q, b[: len(q) + 5], autojunk=False).ratio()
     if 40 <= len(b) < len(q):  # the question wrapped onto several lines
         score = max(score, difflib.SequenceMatcher(None, q[: len(b)], b, autojunk=False).ratio())
@@ -174,43 +192,99 @@ def _clean_answer(lines: List[str], question: Question) -> str:
         body = _strip_markers(line)[1]
         kept.append(_ANSWER_LEAD.sub("", body, count=1) if not kept else body)
     text = "\n".join(l.rstrip() for l in kept).strip()
-    text = re.sub(r"^\s*(```+|~~~+|-{3,}|\*{3,})\s*$", "", text, flags=re.MULTILINE).strip()
+    text = re.sub(r"^[ \t]*(```+|~~~+|-{3,}|\*{3,})[ \t]*$", "", text, flags=re.MULTILINE).strip()
     return "" if _norm(text) in _PLACEHOLDERS or not re.search(r"[A-Za-z0-9]", text) else text
 
 
+_NUMBERED = re.compile(r"^[ \t]{0,3}(?:#{1,6}[ \t]*)?(?:\*\*|__)?(?:(?:question|q)[ \t]*)?(\d{1,2})[.):][ \t]+(.{0,400})", re.IGNORECASE)
+PARAPHRASE_WORDS = 0.34  # share of the question's content words a paraphrased question line shares
+
+
+def _question_like(body: str) -> bool:
+    return "?" in body[:400] or body.lstrip().startswith(("**", "__"))
+
+
 def read_writeup(text: str, source: str, rubric: Rubric) -> Answers:
-    lines = text.splitlines()
-    bodies = [_strip_markers(line) for line in lines]
+    lines = T.visible(text).splitlines()
+    bodies = [_strip_markers(line[:2000]) for line in lines]
+    q_words = {q.id: _content_words(q.text) for q in rubric.questions.values()}
     candidates = []
     for index, (offset, body) in enumerate(bodies):
         for q in rubric.questions.values():
-            score = _similarity(q.text, body)
+            score = _similarity(q.text, body, q_words[q.id])
             if score >= MATCH_THRESHOLD:
                 candidates.append((score, q.id, index))
     anchors: Dict[int, int] = {}
     for score, qid, index in sorted(candidates, reverse=True):
         if qid not in anchors and index not in anchors.values():
             anchors[qid] = index
+    located = {qid: "text" for qid in anchors}
+    _anchor_by_structure(lines, bodies, rubric, q_words, anchors, located)
     starts = sorted(anchors.values())
     answers = {qid: "" for qid in rubric.questions}
     for qid, index in anchors.items():
         q = rubric.questions[qid]
         body = bodies[index][1]
-        same_line = body[_question_end(q.text, body):]
+        same_line = body[_question_end(q.text, body):] if located[qid] == "text" else _after_question(body)
         heading = _HEADING.match(lines[index])
         end = len(lines)
-        for j in range(index + 1, len(lines)):
+        following = [s for s in starts if s > index]
+        for j in range(index + 1, following[0] if following else len(lines)):
             h = _HEADING.match(lines[j])
-            if j in starts or (h and (not heading or len(h.group(1)) <= len(heading.group(1)))):
+            if h and (not heading or len(h.group(1)) <= len(heading.group(1))):
                 end = j
                 break
+        else:
+            end = following[0] if following else len(lines)
         answers[qid] = _clean_answer([same_line] + lines[index + 1:end], q)
-    return Answers(source, "write-up", answers, _student(lines), dict(sorted(anchors.items())))
+    return Answers(source, "write-up", answers, _student(lines), dict(sorted(anchors.items())),
+                   {qid: located[qid] for qid in sorted(anchors)})
+
+
+def _after_question(body: str) -> str:
+    """What follows a paraphrased question on its line: after its '?', its bold end or a spaced dash."""
+    for marker in ("?**", "**", "?__", "__", "?"):
+        i = body.find(marker, 2 if marker in ("**", "__") else 0)
+        if i >= 0:
+            return body[i + len(marker):]
+    return ""
+
+
+def _anchor_by_structure(lines, bodies, rubric: Rubric, q_words, anchors: Dict[int, int], located: Dict[int, str]) -> None:
+    """Questions not found by their text: a numbered line between the questions around it
+    ("4. **What is the difference between MobileNet and GoogLeNet?**"), or a question line that
+    shares many of the question's words, in the order of the homework."""
+    ids = sorted(rubric.questions)
+
+    def window(qid: int):
+        before = [anchors[i] for i in ids if i < qid and i in anchors]
+        after = [anchors[i] for i in ids if i > qid and i in anchors]
+        return (max(before) if before else -1), (min(after) if after else len(lines))
+
+    for qid in ids:
+        if qid in anchors:
+            continue
+        lo, hi = window(qid)
+        taken = set(anchors.values())
+        best = None
+        for index in range(lo + 1, hi):
+            if index in taken:
+                continue
+            m = _NUMBERED.match(lines[index])
+            body = bodies[index][1]
+            shared = len(q_words[qid] & _content_words(body[:400])) / max(1, len(q_words[qid]))
+            if m and int(m.group(1)) == qid and (_question_like(body) or shared >= 0.2):
+                best = (index, "numbering")
+                break
+            if shared >= PARAPHRASE_WORDS and _question_like(body) and (best is None or best[1] != "numbering"):
+                best = best or (index, "paraphrase")
+        if best:
+            anchors[qid], located[qid] = best
 
 
 def _student(lines: List[str]) -> str:
     for line in lines[:15]:
-        m = re.match(r"^\W*(?:name|student|author)\W*[:\-]\s*(.+?)\W*$", line, re.IGNORECASE)
+        m = re.match(r"^[^\w\n]{0,10}(?:name|student|author)[^\w\n]{0,10}[:\-][ \t]*(.{1,200})", line[:300], re.IGNORECASE)
         if m:
-            return m.group(1).strip()
+            return m.group(1).strip(" \t*_#:-")
     return ""
