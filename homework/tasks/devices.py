@@ -15,7 +15,7 @@ from typing import List, Tuple
 
 from ..data import trees
 from ..errors import HomeworkError
-from ..settings import Settings
+from ..settings import Settings, write_handoff
 from .result import TaskResult
 
 PHASES = ("graph_load_s", "bottleneck_s", "training_s")
@@ -52,11 +52,9 @@ def _leg(settings: Settings, architecture: str, image_dir: Path, hide_gpu: bool)
             "--how_many_training_steps", str(settings.training_steps),
             "--bottleneck_dir", str(work / "bottlenecks"), "--output_graph", str(work / "g.pb"),
             "--output_labels", str(work / "l.txt"), "--summaries_dir", str(work / "logs"),
-            "--report_json", str(report), "--profile", settings.profile, "--cache-dir", str(settings.cache_dir),
-            "--seed", str(settings.seed),
+            "--report_json", str(report), "--settings-json", str(work / "settings.json"),
         ]
-        if settings.hub_module:
-            command += ["--hub-module", settings.hub_module]
+        write_handoff(work / "settings.json", settings, {}, "cpu-vs-gpu-leg")  # the very settings of this run
         started = time.perf_counter()
         done = subprocess.run(command, env=env_without_gpu() if hide_gpu else None, capture_output=True, text=True)
         wall = time.perf_counter() - started
