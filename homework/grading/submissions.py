@@ -150,15 +150,40 @@ def _content_words(text: str) -> set:
     return {w for w in _norm(text).split() if len(w) > 2 and w not in T.STOPWORDS}
 
 
-def _similarity(question: str, body: str, q_words: Optional[set] = None) -> float:
-    q, b = _norm(question), _norm(body)
+_PAIRS: Dict[str, set] = {}
+
+
+def _pairs(normed: str, cache: bool = False) -> set:
+    """Adjacent word pairs (question texts are cached)."""
+    if normed in _PAIRS:
+        return _PAIRS[normed]
+    ws = normed.split()
+    pairs = set(zip(ws, ws[1:]))
+    if cache and len(_PAIRS) < 256:
+        _PAIRS[normed] = pairs
+    return pairs
+
+
+_QNORM: Dict[str, str] = {}
+
+
+def _similarity(question: str, body: str, q_words: Optional[set] = None, normed: Optional[str] = None,
+                pairs: Optional[set] = None) -> float:
+    if question not in _QNORM:
+        _QNORM[question] = _norm(question)
+    q, b = _QNORM[question], (normed if normed is not None else _norm(body))
     if len(b) < min(15, len(q)):
         return 0.0
-    if q_words is not None and len(q_words & _content_words(b[: len(q) + 40])) < 0.3 * len(q_words):
-        return 0.0  # cheap test first: difflib only where the words overlap
-    score = difflib.SequenceMatcher(None, q, b[: len(q) + 5], autojunk=False).ratio()
-    if 40 <= len(b) < len(q):  # the question wrapped onto several lines
-        score = max(score, difflib.SequenceMatcher(None, q[: len(b)], b, autojunk=False).ratio())
+    if q_words is not None:  # cheap test first: difflib only where the question's word pairs recur
+        q_pairs, b_pairs = _pairs(q, cache=True), (pairs if pairs is not None else _pairs(b[: len(q) + 40]))
+        shared = len(q_pairs & b_pairs)
+        if shared < 2 or shared < 0.4 * min(len(q_pairs), len(b_pairs)):
+            return 0.0
+    score = 0.0
+    for a, c in ((q, b[: len(q) + 5]),) + (((q[: len(b)], b),) if 40 <= len(b) < len(q) else ()):  # or wrapped
+        matcher = difflib.SequenceMatcher(None, a, c, autojunk=False)
+        if matcher.real_quick_ratio() >= MATCH_THRESHOLD and matcher.quick_ratio() >= MATCH_THRESHOLD:
+            score = max(score, matcher.ratio())
     return score
 
 
@@ -210,8 +235,12 @@ def read_writeup(text: str, source: str, rubric: Rubric) -> Answers:
     q_words = {q.id: _content_words(q.text) for q in rubric.questions.values()}
     candidates = []
     for index, (offset, body) in enumerate(bodies):
+        if len(body) < 15:
+            continue
+        normed = _norm(body[:2000])
+        pairs = _pairs(normed[:600])
         for q in rubric.questions.values():
-            score = _similarity(q.text, body, q_words[q.id])
+            score = _similarity(q.text, body, q_words[q.id], normed, pairs)
             if score >= MATCH_THRESHOLD:
                 candidates.append((score, q.id, index))
     anchors: Dict[int, int] = {}
@@ -255,6 +284,8 @@ def _anchor_by_structure(lines, bodies, rubric: Rubric, q_words, anchors: Dict[i
     ("4. **What is the difference between MobileNet and GoogLeNet?**"), or a question line that
     shares many of the question's words, in the order of the homework."""
     ids = sorted(rubric.questions)
+    candidates = [i for i, (_, body) in enumerate(bodies) if len(body) >= 3 and (_NUMBERED.match(lines[i]) or _question_like(body))]
+    words = {i: _content_words(bodies[i][1][:400]) for i in candidates}
 
     def window(qid: int):
         before = [anchors[i] for i in ids if i < qid and i in anchors]
@@ -267,12 +298,12 @@ def _anchor_by_structure(lines, bodies, rubric: Rubric, q_words, anchors: Dict[i
         lo, hi = window(qid)
         taken = set(anchors.values())
         best = None
-        for index in range(lo + 1, hi):
-            if index in taken:
+        for index in candidates:
+            if index <= lo or index >= hi or index in taken:
                 continue
             m = _NUMBERED.match(lines[index])
             body = bodies[index][1]
-            shared = len(q_words[qid] & _content_words(body[:400])) / max(1, len(q_words[qid]))
+            shared = len(q_words[qid] & words[index]) / max(1, len(q_words[qid]))
             if m and int(m.group(1)) == qid and (_question_like(body) or shared >= 0.2):
                 best = (index, "numbering")
                 break
