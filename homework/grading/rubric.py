@@ -29,7 +29,7 @@ MEASURED_FACT = {
     "points": 1,
     "match": {"measurement": True},
     # a comparison in words without the run's number is worth half
-    "partial": "(about|roughly|nearly|almost|pretty much) the same|similar\\w*|comparabl\\w*|(slower|faster|longer|quicker|shorter) than|(\\d+|two|three|ten)( times|x) (slower|faster)|(higher|lower|better|worse) (accuracy|precision)|(accuracy|precision) (was|is|stayed|dropped|rose|fell)",
+    "partial": "(about|roughly|nearly|almost|pretty much) the same|similar (time|speed)|comparabl\\w*|(slower|faster|longer|quicker|shorter) than|(\\d+|two|three|ten)( times|x) (slower|faster)|barely (slower|faster)",
 }
 MEASUREMENT_UNITS = ("%", "s", "ms", "min", "step", "x", "img/s")
 LONG_ANSWER_WORDS = 60
@@ -181,10 +181,19 @@ class _Evidence:
     near_misses: List[Tuple[Number, Dict]] = field(default_factory=list)
 
 
+_COUNTED = re.compile(r"[\s\w,.-]{0,12}?\b(images?|photos?|pictures?|pics|classes|class|categor\w*|synsets?|labels?|layers?|"
+                      r"parameters?|weights?|steps?|epochs?|seconds?|minutes?|pixels?|nodes?|units?|neurons?|flops)\b", re.IGNORECASE)
+
+
 def _near_ok(m: Dict, text: str, n: Number) -> bool:
+    """Does the number count what the matcher expects? The noun right after it decides; else its clause."""
     if "near" not in m:
         return True
-    return _compiled(m["near"]).search(T.clause(text, n.start, n.start + len(n.text))) is not None
+    end = n.start + len(n.text)
+    counted = _COUNTED.match(text, end, min(len(text), end + 40))
+    if counted:
+        return _compiled(m["near"]).search(counted.group(1)) is not None
+    return _compiled(m["near"]).search(T.clause(text, n.start, end)) is not None
 
 
 def _match(m: Any, text: str, nums: List[Number], ev: _Evidence) -> Tuple[float, List[Tuple[int, int]]]:
@@ -213,6 +222,44 @@ def _match(m: Any, text: str, nums: List[Number], ev: _Evidence) -> Tuple[float,
 
 _HEDGE_AFTER = re.compile(r"\s*\)?\s*,?\s*(?:or|/|and/or)\s+(?:maybe\s+|perhaps\s+|possibly\s+)?([\"'`]?[\w.:=-]{1,40})", re.IGNORECASE)
 _HEDGE_BEFORE = re.compile(r"([\w.:=-]{1,40}[\"'`]?)\s*,?\s*(?:or|/|and/or)\s*[\"'`(]?\s*$", re.IGNORECASE)
+
+
+_UNSURE = re.compile(r"\b(?:or maybe|or perhaps|or possibly|not sure|unsure|not certain|don't know|do not know|don't remember|"
+                     r"do not remember|can't remember|may or may not|might or might not|either\b[^.;]{0,80}\bor)\b", re.IGNORECASE)
+_SENTENCE_END = re.compile(r"[;!?\n]|\.(?!\d)")
+_ANTONYMS = {"slower": "faster", "faster": "slower", "higher": "lower", "lower": "higher", "more": "less", "less": "more",
+             "larger": "smaller", "smaller": "larger", "usable": "unusable", "unusable": "usable", "few": "many",
+             "many": "few", "better": "worse", "worse": "better", "yes": "no", "longer": "shorter", "shorter": "longer"}
+
+
+HEDGE_REACH = 40  # characters between a fact and the words that make it uncertain
+
+
+def _sentence(text: str, start: int, end: int) -> str:
+    lo = max(0, start - 300)
+    for m in _SENTENCE_END.finditer(text, lo, start):
+        lo = m.end()
+    m = _SENTENCE_END.search(text, end, min(len(text), end + 300))
+    return text[lo:(m.start() if m else min(len(text), end + 300))]
+
+
+def _unsure(text: str, spans: List[Tuple[int, int]]) -> List[str]:
+    """A fact said in a sentence that also says the student is unsure ('or maybe', 'either ... or')."""
+    found = []
+    for start, end in spans:
+        sentence = _sentence(text, start, end)
+        offset = text.find(sentence, max(0, start - 400))
+        near = [m for m in _UNSURE.finditer(sentence)  # "either X or Y" hedges what lies inside it
+                if m.start() + offset - (0 if m.group(0).lower().startswith("either") else HEDGE_REACH) <= end
+                and m.end() + offset + (0 if m.group(0).lower().startswith("either") else HEDGE_REACH) >= start]
+        if near:
+            found.append(f"hedges: \"{' '.join(sentence.split()).strip(' .,;:')[:140]}\"")
+        else:
+            said = {w.lower() for w in re.findall(r"[A-Za-z]+", text[start:end])}
+            after = re.match(r"\s*,?\s*or\s+(?:not\s+)?([A-Za-z]+)", text[end:end + 40])
+            if after and _ANTONYMS.get(after.group(1).lower()) in said or (after and after.group(0).strip().startswith("or not")):
+                found.append(f"hedges: \"{' '.join(text[start:end + after.end()].split())}\"")
+    return found
 
 
 def _hedges(fact: Fact, text: str, spans: List[Tuple[int, int]]) -> List[str]:
@@ -255,6 +302,8 @@ def _fact_result(fact: Fact, text: str, nums: List[Number]) -> Tuple[float, List
             contradictions.append(f"says {says}: \"{T.quote(text, *span)}\"")
     if fact.exact and credit > 0:
         contradictions += _hedges(fact, text, spans)
+    if credit > 0:
+        contradictions += _unsure(text, spans)
     quotes = list(dict.fromkeys(T.quote(text, s, e) for s, e in spans[:3]))
     return credit, quotes, list(dict.fromkeys(contradictions))
 
@@ -311,11 +360,7 @@ def _shape(question: Question, text: str, others: List[Question], score: float) 
         return [f"unusually long answer ({len(ws)} words)"], 1.0, ""
     foreign = _foreign_questions(question, text, others)
     if T.is_term_list(text):
-        parts = T.items(text)
-        informative = sum(T.informative_item(p) for p in parts) / len(parts)
-        if foreign or informative < 0.5:
-            return ["a list of terms, not sentences"], LIST_FACTOR, "a list of terms without sentences earns little"
-        review.append("a terse list of phrases")
+        return ["a list of terms, not sentences"], LIST_FACTOR, "a list of terms without sentences earns little"
     if len(foreign) >= 4:
         return ["keywords of other questions"], LIST_FACTOR, f"carries the keywords of {len(foreign)} other questions"
     q_words = {w for w in T.words(question.text) if w not in T.STOPWORDS and len(w) > 3}
@@ -353,6 +398,11 @@ def _trigrams(ws: List[str]) -> set:
 
 
 _QUESTION_GRAMS: Dict[Tuple[str, ...], set] = {}
+_QUESTION_SQUASHED: Dict[Tuple[str, ...], str] = {}
+
+
+def _squash(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "", T.visible(text).lower())
 
 
 def _drop_copied(text: str, questions: List[Question]) -> str:
@@ -368,11 +418,13 @@ def _drop_copied(text: str, questions: List[Question]) -> str:
         for part in (q.text, q.continues):
             if part:
                 text = re.sub(r"\s+".join(map(re.escape, T.visible(part).split())), " ", text, flags=re.IGNORECASE)
+    squashed = _QUESTION_SQUASHED.setdefault(key, "\n".join(_squash(q.text) + "\n" + _squash(q.continues) for q in questions))
     kept, pos = [], 0
     for m in _SENTENCE.finditer(text):
         ws = T.words(m.group(0))
         tri = _trigrams(ws)
-        if len(ws) >= 3 and tri and len(tri & grams) / len(tri) >= 0.6:
+        flat = _squash(m.group(0))
+        if (len(ws) >= 5 and tri and len(tri & grams) / len(tri) >= 0.75) or (len(flat) >= 15 and flat in squashed):
             kept.append(text[pos:m.start()] + " ")
             pos = m.end()
     kept.append(text[pos:])

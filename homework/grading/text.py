@@ -132,7 +132,7 @@ def is_term_list(text: str) -> bool:
     if len(parts) < 4:
         return False
     function = sum(w in STOPWORDS for w in ws)
-    return function / len(ws) < 0.12 and max(len(words(p)) for p in parts) <= 4
+    return function / len(ws) < 0.2 and max(len(words(p)) for p in parts) <= 4
 
 
 def informative_item(item: str) -> bool:

@@ -1,0 +1,30 @@
+"""Agreement with a TA on the calibration set (tests/calibration/answers.yaml)."""
+from homework.cli import main
+from homework.grading import calibration
+
+
+def test_grader_agrees_with_the_ta():
+    result = calibration.run("answers/rubric.yaml")
+    assert len(result.cases) >= 8 * 13
+    assert all(len(cases) >= 8 for cases in result.by_question().values()) and len(result.by_question()) == 13
+    assert result.mae(result.cases) <= calibration.MAX_MAE, result.table()
+
+
+def test_stuffed_copied_or_hidden_answers_earn_at_most_ten_percent():
+    result = calibration.run("answers/rubric.yaml")
+    assert result.gamed_share <= calibration.MAX_GAMED_SHARE, result.table()
+
+
+def test_every_kind_the_issue_names_is_in_the_set():
+    kinds = {}
+    for case in calibration.load_set(calibration.DEFAULT_SET):
+        kinds.setdefault(case["question"], set()).add(case["kind"])
+    needed = {"partly_right", "wrong", "off_topic", "keyword_stuffed", "hedged"}
+    for qid, found in kinds.items():
+        assert needed <= found and found & {"right_other_words"}, (qid, needed - found)
+
+
+def test_calibrate_command_prints_the_table(capsys):
+    assert main(["grade", "--calibrate"]) == 0
+    out = capsys.readouterr().out
+    assert "MAE" in out and "PASS" in out and out.count("\n") > 14
