@@ -51,7 +51,32 @@ def test_device_labels_get_their_own_benchmark_folders(pytester):
     assert all(len(files) == 1 for files in saved.values()), saved
     info = json.loads(saved["bench-a"][0].read_text())["machine_info"]["hw5"]
     assert info["device_label"] == "bench-a" and info["profile"] == "embedded"
-    assert info["device"]["gpu"] == "none" and info["device"]["cpu"]["cores"] > 0 and info["device"]["cpu"]["model"]
+    from homework import device
+
+    assert info["device"]["gpu"] == json.loads(json.dumps(device.describe()["gpu"]))  # "none", or this machine's GPUs
+    assert info["device"]["cpu"]["cores"] > 0 and info["device"]["cpu"]["model"]
     runs = [compare.load(saved[label][0]) for label in ("bench-a", "bench-b")]
     table = compare.markdown(runs)
     assert "#### speed" in table and "| test_benchmark_sum |" in table and "bench-b / bench-a" in table
+
+
+def test_orin_run_compares_with_the_pcs_saved_benchmarks(pytester):
+    """The README's flow: save on the PC, copy .benchmarks/ over, then on the Orin
+    `pytest checks/ --device-label orin --benchmark-compare=<the PC's file>` (or a bare 0001)."""
+    pytester.makeconftest((ROOT / "conftest.py").read_text())
+    pytester.makepyfile(test_speed="""
+        def test_benchmark_sum(benchmark):
+            benchmark(sum, range(1000))
+    """)
+    pytester.makeini("[pytest]\nmarkers =\n    weight(points): points\n")
+    common = ["-p", "no:cacheprovider", "--benchmark-min-rounds=3", "--benchmark-columns=mean"]
+    pc = pytester.runpytest(*common, "--device-label=pc", "--benchmark-autosave", "--record=results/pc.json")
+    pc.assert_outcomes(passed=1)
+    (saved,) = (pytester.path / ".benchmarks" / "pc").glob("0001_*.json")
+    for compare in (str(saved.relative_to(pytester.path)), "0001"):
+        orin = pytester.runpytest(*common, "--device-label=orin", f"--benchmark-compare={compare}", "--record=results/orin.json")
+        orin.assert_outcomes(passed=1)
+        text = orin.stdout.str()
+        assert "Can't compare" not in text, text
+        rows = [line for line in text.splitlines() if line.startswith("test_benchmark_sum")]
+        assert any("(NOW)" in row for row in rows) and any("pc/0001_" in row for row in rows), text
