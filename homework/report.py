@@ -18,6 +18,7 @@ import jinja2
 
 from . import compare, files
 from .errors import HomeworkError
+from .grading import measured
 from .grading.rubric import Rubric
 from .grading.submissions import Answers
 from .packaged import packaged_dir
@@ -134,6 +135,7 @@ def render(records: Sequence[dict], answers: Answers, rubric: Rubric, out: Path 
         "devices": [{"label": r.label, "machine": r.machine} for r in runs],
         "comparison": compare.markdown(runs, base) if len(records) > 1 else "",
         "baseline_label": runs[base].label,
+        "measured": measured.evidence(primary),
         "stand_in_tasks": sorted(inline(name) for name, task in primary["tasks"].items() if task["stand_in"]),
     }
     try:

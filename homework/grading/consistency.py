@@ -3,59 +3,19 @@ that no measurement of this run supports is flagged (flags inform the grader; th
 change the score)."""
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Dict, List, Optional
 
+from . import measured
+from .measured import Measured
 from .numbers import numbers, show
 
 PERCENT_TOLERANCE = 2.0  # percentage points
 RATIO_TOLERANCE = 0.25  # relative
 
 
-@dataclass(frozen=True)
-class Measured:
-    label: str
-    value: float
-    unit: str  # "%" or "x"
-
-
 def measured_values(record: dict) -> Dict[int, List[Measured]]:
-    """Per question (8-12), the record's numbers an answer may cite."""
-    tasks = record.get("tasks", {})
-    out: Dict[int, List[Measured]] = {}
-    sweep = tasks.get("retrain_learning_rates")
-    if sweep:
-        rates = []
-        for rate, m in sweep["details"]["rates"].items():
-            rates += [Measured(f"test accuracy at learning rate {rate}", 100 * m["final_test_accuracy"], "%"),
-                      Measured(f"validation accuracy at learning rate {rate}", 100 * m["final_validation_accuracy"], "%"),
-                      Measured(f"train accuracy at learning rate {rate}", 100 * m["final_train_accuracy"], "%")]
-        plateaus = {rate: m["steps_to_plateau"] for rate, m in sweep["details"]["rates"].items()}
-        low, mid = plateaus.get("0.005"), plateaus.get("0.01")
-        if low and mid:
-            rates.append(Measured("steps to plateau at 0.005 / at 0.01", low / mid, "x"))
-        out[8] = out[9] = rates
-    own = tasks.get("retrain_own_images")
-    if own:
-        out[10] = [Measured(f"test accuracy with {row['images_per_class']} images per class", 100 * row["final_test_accuracy"], "%")
-                   for row in own["details"]["rows"]]
-    speed = _cpu_gpu_ratios(tasks.get("retrain_cpu_vs_gpu"))
-    out[11] = speed
-    inception = tasks.get("retrain_inception")
-    out[12] = list(speed)
-    if inception and sweep:
-        mobilenet_rate = sweep["timings"]["bottleneck_images_per_s"]
-        out[12].append(Measured("MobileNet / Inception v3 bottleneck throughput",
-                                mobilenet_rate / inception["timings"]["bottleneck_images_per_s"], "x"))
-    return out
-
-
-def _cpu_gpu_ratios(task: Optional[dict]) -> List[Measured]:
-    if not task or not task["metrics"].get("gpu_ran"):
-        return []
-    cpu, gpu = task["details"]["legs"]["cpu"], task["details"]["legs"]["gpu"]
-    return [Measured(f"CPU / GPU time, {phase}", cpu[f"{phase}_s"] / gpu[f"{phase}_s"], "x")
-            for phase in ("graph_load", "bottleneck", "training", "wall") if gpu.get(f"{phase}_s")]
+    """Per question, the record's numbers an answer may cite (grading/measured.py is the one source)."""
+    return measured.values(record)
 
 
 def flags(question_id: int, answer: str, record: dict) -> List[str]:
