@@ -41,7 +41,11 @@ def _checks_for(args: argparse.Namespace, record: Optional[dict]) -> Optional[di
                             + (f"beside {args.record} ({beside.name}); run `hw5 run` first" if args.record else
                                "(give --record of the run, or --checks)")
                             + ", or pass --written-only to grade the written answers alone")
-    return checks_plugin.read_checks(path, record)
+    from . import autograder
+
+    checks = checks_plugin.read_checks(path, record)
+    checks_dir = autograder.REPO / "checks"
+    return autograder.complete_checks(checks, autograder.expected_checks(checks_dir)) if checks_dir.is_dir() else checks
 
 
 def grade_one(path, rubric_path, args: argparse.Namespace) -> int:
