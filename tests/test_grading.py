@@ -142,7 +142,9 @@ def test_results_json_has_the_documented_fields(tmp_path, record):
     assert main(["grade", str(WRITEUPS / "partial.md"), "--record", str(tmp_path / "rec.json"), "--json", str(out)]) == 0
     doc = gradescope.validate(json.loads(out.read_text()))
     assert set(doc) == {"score", "execution_time", "output", "tests", "extra_data"}
-    assert [t["number"] for t in doc["tests"]] == [f"Q{i}" for i in range(1, 14)] + ["C1", "C2"]
+    assert [t["number"] for t in doc["tests"]][:15] == [f"Q{i}" for i in range(1, 14)] + ["C1", "C2"]
+    not_run = doc["tests"][15:]  # every check under checks/ that the checks file lacks: 0 points, never passed
+    assert not_run and all(t["score"] == 0 and t["output"].startswith("not run") for t in not_run)
     assert doc["score"] == 2 + 3 + 2 and doc["tests"][1]["status"] == "failed" and doc["tests"][0]["status"] == "passed"
     allowed = set(gradescope.TEST_FIELDS) | set(gradescope.OPTIONAL_TEST)
     assert all(set(gradescope.TEST_FIELDS) <= set(t) <= allowed for t in doc["tests"])
