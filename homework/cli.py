@@ -86,7 +86,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     import pytest
 
     from . import record
-    from .settings import write_handoff
+    from .settings import inapplicable, write_handoff
 
     settings, sources = settings_from(args, with_sources=True)
     if settings.device_label is None:  # one label for the record, the checks and the benchmarks
@@ -94,6 +94,8 @@ def cmd_run(args: argparse.Namespace) -> int:
 
         settings = settings.replace(device_label=default_label())
         sources["device_label"] = "this machine (hw5 run)"
+    for note in inapplicable(settings, sources):
+        print(f"hw5: {note}", file=sys.stderr)
     checks = _checks_dir()
     record_path = Path(args.record) if args.record else record.default_path(settings)
     report_path = Path(args.report) if args.report else _report_path(settings)
@@ -139,28 +141,29 @@ def cmd_report(args: argparse.Namespace) -> int:
     from .grading import submissions
     from .grading.rubric import Rubric
 
-    records = [record.read(path) for path in args.record or [record.default_path(Settings.load({}))]]
+    from .grading import inputs, schema
+
+    records = [schema.read_record(path) for path in args.record or [record.default_path(Settings.load({}))]]
     rubric = Rubric.load(_packaged(args.rubric) if args.rubric == DEFAULT_RUBRIC else args.rubric)
     answers = submissions.load(_packaged(args.answers) if args.answers == DEFAULT_ANSWERS else args.answers, rubric)
-    rendered = report.render(records, answers, rubric, Path(args.output), baseline=args.baseline)
+    out = inputs.output_path(args.output, [*(args.record or []), args.answers, args.rubric], "report")
+    rendered = report.render(records, answers, rubric, out, baseline=args.baseline)
     plots = ", ".join(str(p) for p in rendered.plots.values()) or "none"
     print(f"hw5: wrote {rendered.path} (plots: {plots})")
     return 0
 
 
 def cmd_grade(args: argparse.Namespace) -> int:
-    from . import files
-    from .grading import checks_plugin, gradescope, grader
+    from .grading import command
 
-    grades = grader.grade_submission(args.submission, args.rubric, args.record)
-    print(grader.table(grades))
-    if args.json:
-        beside_record = checks_plugin.checks_path(args.record) if args.record else None
-        checks_file = args.checks or (beside_record if beside_record and beside_record.exists() else None)
-        checks = gradescope.read(checks_file) if checks_file else None
-        files.write_json(args.json, grader.results_json(grades, checks))
-        print(f"hw5: wrote {args.json}" + (f" (with the checks from {checks_file})" if checks else " (written answers only)"))
-    return 0
+    rubric = _packaged(args.rubric) if args.rubric == DEFAULT_RUBRIC else args.rubric
+    return command.run(args, rubric)
+
+
+def cmd_autograder(args: argparse.Namespace) -> int:
+    from .grading import autograder
+
+    return autograder.build_command(args)
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
@@ -280,11 +283,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--baseline", help="device label the side-by-side ratios divide by (default the first record)")
 
     p = command("grade", cmd_grade, "grade written answers (answers.yaml or a Markdown / text write-up) against the rubric")
-    p.add_argument("submission", help="answers.yaml, or a write-up in Markdown or plain text")
-    p.add_argument("--record", help="run record: flag answers whose numbers disagree with it")
-    p.add_argument("--checks", help="checks results (default: beside --record, written by pytest checks/)")
-    p.add_argument("--json", help="write Gradescope's results.json here")
+    from .grading.command import output_arguments
+
+    output_arguments(p)
     p.add_argument("--rubric", default=DEFAULT_RUBRIC, help=f"rubric (default {DEFAULT_RUBRIC})")
+
+    p = command("autograder", cmd_autograder, "build the zip Gradescope takes (setup.sh, run_autograder, the rubric)")
+    p.add_argument("-o", "--output", default="autograder.zip", help="zip to write (default autograder.zip)")
 
     p = command("compare", cmd_compare, "side-by-side timings of runs from several devices, with ratios to a baseline")
     p.add_argument("runs", nargs="+", help="run records (results/<label>.json) or pytest-benchmark files (.benchmarks/<label>/*.json)")

@@ -41,7 +41,7 @@ class Settings:
     mnist_path: Optional[Path] = None  # a local mnist.npz for the real profile
     flowers_dir: Optional[Path] = None  # a flower_photos folder for the real profile
     hub_module: Optional[str] = None  # a TF Hub handle or local SavedModel instead of the registry's
-    flowers_images_per_class: int = 40  # embedded generator
+    flowers_images_per_class: int = 100  # embedded generator: 500 images, so 20% test is 100 images
     flowers_image_px: int = 128  # embedded generator
     mnist_train_limit: int = 0  # 0 = all
 
@@ -207,3 +207,18 @@ def read_handoff(path: Path) -> Tuple[Settings, Dict[str, str], str]:
     if not isinstance(settings, dict) or not isinstance(sources, dict) or not isinstance(run_id, str):
         raise HomeworkError(f"{path}: not a settings file written by hw5 run")
     return Settings.from_dict(settings, str(path)), {str(k): str(v) for k, v in sources.items()}, run_id
+
+
+def inapplicable(settings: Settings, sources: Mapping[str, str]) -> "list[str]":
+    """One line for each setting given (flag, HW5_*, YAML) that this run cannot use."""
+    given = {name for name, source in sources.items() if source != "default" and not source.startswith("profile ")}
+    generated_flowers = settings.profile == "embedded" and settings.flowers_dir is None
+    generated_own = settings.profile == "embedded" and getattr(settings, "own_images_dir", None) is None
+    notes = []
+    if "flowers_images_per_class" in given and not generated_flowers:
+        notes.append(f"flowers_images_per_class ({sources['flowers_images_per_class']}) has no effect: it sizes the generated "
+                     f"flowers tree, and this run reads {settings.flowers_dir or 'the real flower_photos'}")
+    if "flowers_image_px" in given and not (generated_flowers or generated_own):
+        notes.append(f"flowers_image_px ({sources['flowers_image_px']}) has no effect: it sizes generated images, and this run "
+                     "generates none (real profile, or --flowers-dir and --own-images-dir given)")
+    return notes

@@ -56,3 +56,27 @@ def test_bad_settings_file_is_one_line_naming_it(tmp_path, yaml_text, message):
 def test_unknown_profile_rejected():
     with pytest.raises(HomeworkError, match="profile"):
         Settings.load({"profile": "cloud"}, env={})
+
+
+def test_settings_that_cannot_apply_say_so():
+    from homework.settings import inapplicable, resolve
+
+    settings, sources = resolve({"profile": "real", "flowers_images_per_class": 9, "flowers_image_px": 64}, env={})
+    notes = inapplicable(settings, sources)
+    assert len(notes) == 2 and all("has no effect" in n and "\n" not in n for n in notes)
+    assert "flowers_images_per_class (command line)" in notes[0]
+    settings, sources = resolve({"flowers_images_per_class": 9, "flowers_image_px": 64}, env={})
+    assert inapplicable(settings, sources) == []  # the embedded generator uses both
+    settings, sources = resolve({"profile": "real"}, env={})
+    assert inapplicable(settings, sources) == []  # profile defaults are not "given"
+
+
+def test_handoff_round_trip(tmp_path):
+    from homework.settings import read_handoff, resolve, write_handoff
+
+    settings, sources = resolve({"seed": 4, "learning_rates": "0.5,1", "flowers_dir": str(tmp_path)}, env={"HW5_BATCH_SIZE": "8"})
+    write_handoff(tmp_path / "s.json", settings, sources, "abc")
+    assert read_handoff(tmp_path / "s.json") == (settings, sources, "abc")
+    (tmp_path / "bad.json").write_text('{"settings": {"nonsense": 1}, "sources": {}, "run_id": "x"}')
+    with pytest.raises(HomeworkError, match="bad.json: unknown setting 'nonsense'"):
+        read_handoff(tmp_path / "bad.json")

@@ -40,7 +40,7 @@ class MnistData:
 
 
 def load_mnist(settings: Settings) -> MnistData:
-    if settings.profile == "real":
+    if settings.profile == "real" or settings.mnist_path is not None:  # a local mnist.npz is used in either profile
         arrays, source = _real_arrays(settings.mnist_path)
         stand_in = False
     else:
