@@ -41,6 +41,9 @@ class RubricError(HomeworkError):
     pass
 
 
+_LOADED: Dict[tuple, "Rubric"] = {}
+
+
 @dataclass(frozen=True)
 class Fact:
     id: str
@@ -72,9 +75,24 @@ class Rubric:
 
     @classmethod
     def load(cls, path=DEFAULT_RUBRIC) -> "Rubric":
+        """The rubric, read once per process and file version (a class run grades many submissions)."""
         path = Path(path)
         try:
-            doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+            stat = path.stat()
+            key = (str(path.resolve()), stat.st_mtime_ns, stat.st_size)
+        except OSError:
+            key = None
+        if key in _LOADED:
+            return _LOADED[key]
+        rubric = cls._read(path)
+        if key is not None:
+            _LOADED[key] = rubric
+        return rubric
+
+    @classmethod
+    def _read(cls, path: Path) -> "Rubric":
+        try:
+            doc = yaml.load(path.read_text(encoding="utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
         except FileNotFoundError:
             raise RubricError(f"{path}: rubric not found (answers/rubric.yaml ships with the project)") from None
         except (yaml.YAMLError, UnicodeDecodeError, RecursionError) as exc:
@@ -399,6 +417,7 @@ def _trigrams(ws: List[str]) -> set:
 
 _QUESTION_GRAMS: Dict[Tuple[str, ...], set] = {}
 _QUESTION_SQUASHED: Dict[Tuple[str, ...], str] = {}
+_QUESTION_PASTED: Dict[Tuple[str, ...], List[re.Pattern]] = {}
 
 
 def _squash(text: str) -> str:
@@ -413,12 +432,12 @@ def _drop_copied(text: str, questions: List[Question]) -> str:
         for q in questions:
             grams |= _trigrams(T.words(q.text)) | _trigrams(T.words(q.continues))
         _QUESTION_GRAMS[key] = grams
-    grams = _QUESTION_GRAMS[key]
-    for q in questions:  # a pasted question or its command line, anywhere in the answer
-        for part in (q.text, q.continues):
-            if part:
-                text = re.sub(r"\s+".join(map(re.escape, T.visible(part).split())), " ", text, flags=re.IGNORECASE)
-    squashed = _QUESTION_SQUASHED.setdefault(key, "\n".join(_squash(q.text) + "\n" + _squash(q.continues) for q in questions))
+        _QUESTION_SQUASHED[key] = "\n".join(_squash(q.text) + "\n" + _squash(q.continues) for q in questions)
+        _QUESTION_PASTED[key] = [re.compile(r"\s+".join(map(re.escape, T.visible(part).split())), re.IGNORECASE)
+                                 for q in questions for part in (q.text, q.continues) if part.strip()]
+    grams, squashed = _QUESTION_GRAMS[key], _QUESTION_SQUASHED[key]
+    for pasted in _QUESTION_PASTED[key]:  # a pasted question or its command line, anywhere in the answer
+        text = pasted.sub(" ", text)
     kept, pos = [], 0
     for m in _SENTENCE.finditer(text):
         ws = T.words(m.group(0))
