@@ -87,7 +87,19 @@ def _pick_keras():
 
 
 keras = _pick_keras()
-KERAS_VERSION = str(getattr(keras, "__version__", "unknown"))
+def _keras_version() -> str:
+    version = getattr(keras, "__version__", None)
+    if version:
+        return str(version)
+    try:  # TF <= 2.15: tf.keras has no __version__; it is the keras package of the same release
+        from importlib.metadata import version as installed
+
+        return installed("keras")
+    except Exception:
+        return "unknown"
+
+
+KERAS_VERSION = _keras_version()
 
 
 def hub():
