@@ -1,18 +1,29 @@
 """Agreement with a TA on the calibration set (tests/calibration/answers.yaml)."""
+import pytest
+
 from homework.cli import main
 from homework.grading import calibration
 
 
-def test_grader_agrees_with_the_ta():
-    result = calibration.run("answers/rubric.yaml")
+@pytest.fixture(scope="module")
+def result():
+    return calibration.run("answers/rubric.yaml")
+
+
+def test_grader_agrees_with_the_ta(result):
     assert len(result.cases) >= 8 * 13
     assert all(len(cases) >= 8 for cases in result.by_question().values()) and len(result.by_question()) == 13
     assert result.mae(result.cases) <= calibration.MAX_MAE, result.table()
 
 
-def test_stuffed_copied_or_hidden_answers_earn_at_most_ten_percent():
-    result = calibration.run("answers/rubric.yaml")
+def test_stuffed_copied_or_hidden_answers_earn_at_most_ten_percent(result):
     assert result.gamed_share <= calibration.MAX_GAMED_SHARE, result.table()
+
+
+def test_whole_writeups_total_within_ten_percent_and_no_answer_missed(result):
+    assert result.writeups and {w.shape for w in result.writeups} == set(calibration.SHAPES)
+    assert max(abs(w.score - w.ta) for w in result.writeups) <= 3.6
+    assert sum(w.unanswered for w in result.writeups) == 0
 
 
 def test_every_kind_the_issue_names_is_in_the_set():

@@ -31,8 +31,17 @@ class Case:
 
 
 @dataclass(frozen=True)
+class WriteUp:
+    shape: str
+    ta: float
+    score: float
+    unanswered: int  # answers the TA scored above 0 that the reader reported unanswered
+
+
+@dataclass(frozen=True)
 class Calibration:
     cases: List[Case]
+    writeups: List[WriteUp] = ()
 
     def by_question(self) -> Dict[int, List[Case]]:
         out: Dict[int, List[Case]] = {}
@@ -69,6 +78,12 @@ class Calibration:
         rows.append("by kind: " + ", ".join(f"{k} MAE {self.mae([c for c in allc if c.kind == k]):.2f}" for k in kinds))
         rows.append(f"stuffed/copied/hidden answers: {self.gamed_share:.1%} of their points (bar {MAX_GAMED_SHARE:.0%}); "
                     f"MAE {self.mae(allc):.2f} (bar {MAX_MAE}): {'PASS' if self.passes else 'FAIL'}")
+        if self.writeups:
+            errors = [abs(w.score - w.ta) for w in self.writeups]
+            rows.append(f"whole write-ups ({len(self.writeups)}, the set's answers laid out in "
+                        f"{len({w.shape for w in self.writeups})} shapes): largest total error {max(errors):g} of 36 "
+                        f"(target 3.6), mean {sum(errors) / len(errors):.2f}; answers reported unanswered: "
+                        f"{sum(w.unanswered for w in self.writeups)}")
         worst = sorted(allc, key=lambda c: -abs(c.score - c.ta))[:8]
         rows.append("largest disagreements:")
         rows += [f"  Q{c.question} {c.kind}: TA {c.ta:g}, grader {c.score:g} ({c.why}) | {c.feedback[:160]}" for c in worst
@@ -104,4 +119,37 @@ def run(rubric_path, set_path: Optional[str] = None) -> Calibration:
         g = grade(q, item["answer"], others)
         cases.append(Case(q.id, str(item.get("kind", "")), item["answer"], float(item["ta"]), str(item.get("why", "")),
                           g.score, g.max_score, g.feedback))
-    return Calibration(cases)
+    return Calibration(cases, _writeups(rubric, cases))
+
+
+SHAPES = {
+    "numbered, bold question, dash": lambda q, a: f"{q.id}. **{q.text}** - {a}\n",
+    "headings": lambda q, a: f"## Question {q.id}\n\n{q.text}\n\n{a}\n",
+    "question line, paragraph": lambda q, a: f"{q.text}\n{a}\n",
+    "nested bullets": lambda q, a: f"- {q.text}\n  - {a}\n",
+}
+
+
+def _writeups(rubric: Rubric, cases: List[Case]) -> List[WriteUp]:
+    """Whole write-ups made of the set's answers (write-up k takes each question's k-th answer), graded
+    through the reader: totals against the TA's, and answers the reader missed."""
+    from . import grader
+    import tempfile
+
+    per_q: Dict[int, List[Case]] = {}
+    for c in cases:
+        per_q.setdefault(c.question, []).append(c)
+    count = max(len(v) for v in per_q.values())
+    out = []
+    with tempfile.TemporaryDirectory(prefix="hw5-calibration-") as tmp:
+        for shape, lay in SHAPES.items():
+            for k in range(count):
+                chosen = {q: per_q[q][k % len(per_q[q])] for q in per_q}
+                text = "# Homework 5\n\nName: Calibration\n\n" + "\n".join(
+                    lay(rubric.questions[q], " ".join(c.answer.split())) for q, c in sorted(chosen.items()))
+                path = Path(tmp) / f"{k}.md"
+                path.write_text(text, encoding="utf-8")
+                grades = grader.grade_submission(path, rubric=rubric)
+                missed = sum(1 for g in grades.questions if not g.answered and chosen[g.id].ta > 0)
+                out.append(WriteUp(shape, sum(c.ta for c in chosen.values()), grades.score, missed))
+    return out
