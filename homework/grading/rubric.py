@@ -183,9 +183,14 @@ def _compiled(pattern: str) -> re.Pattern:
     return _COMPILED[pattern]
 
 
+_DECIMAL = re.compile(r"(?<=\d)\.(?=\d)")
+
+
 def _search(pattern: str, text: str, limit: int = 50) -> Optional[Tuple[int, int]]:
-    """The first place the phrase is said and not negated (a bounded number of tries)."""
-    for i, m in enumerate(_compiled(pattern).finditer(text)):
+    """The first place the phrase is said and not negated (a bounded number of tries). Decimal points
+    are masked (same length, so spans stay) so that "[^.]" in a pattern spans "90.1%"."""
+    masked = _DECIMAL.sub("\u00b7", text) if "." in text else text
+    for i, m in enumerate(_compiled(pattern).finditer(masked)):
         if i >= limit:
             break
         if m.end() > m.start() and (T.NEGATION.match(m.group(0)) or not T.negated(text, m.start())):
