@@ -3,7 +3,7 @@ that no measurement of this run supports is flagged (flags inform the grader; th
 change the score)."""
 from __future__ import annotations
 
-from typing import Dict, List, Optional
+from typing import Dict, List
 
 from . import measured
 from .measured import Measured

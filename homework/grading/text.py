@@ -112,7 +112,6 @@ after before over under up down out through""".split())
 _CODE = re.compile(r"`[^`\n]{0,300}`|--[\w-]{1,60}(?:=\S{0,200})?|\b\w{1,60}=\S{0,200}")
 _WORD = re.compile(r"[A-Za-z][A-Za-z'-]{0,60}|\d[\d.,]{0,30}")
 _ITEM_SPLIT = re.compile(r"[,;\n•|]+|\s-\s|\s+/\s+")
-SCALE_WORDS = frozenset({"thousand", "million", "millions", "billion", "k", "m", "mil", "bn"})
 
 
 def words(text: str) -> List[str]:
@@ -133,10 +132,3 @@ def is_term_list(text: str) -> bool:
         return False
     function = sum(w in STOPWORDS for w in ws)
     return function / len(ws) < 0.2 and max(len(words(p)) for p in parts) <= 4
-
-
-def informative_item(item: str) -> bool:
-    """'14 million images', 'image database' say something; '14 million', 'depthwise' do not."""
-    ws = [w for w in words(item) if w not in SCALE_WORDS]
-    alpha = [w for w in ws if w[0].isalpha()]
-    return len(ws) >= 2 and len(alpha) >= 1
