@@ -9,6 +9,7 @@ points. Text from the records (device labels, error messages, paths) is escaped 
 """
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -61,6 +62,15 @@ def inline(text: str) -> str:
     return _PUNCT.sub(r"\\\1", " ".join(_visible_codes(text).split()))
 
 
+# record text is always placed inside a line (newlines collapsed), where "-" and "." cannot start a list
+# or an underline: they stay readable ("cpu-here", "0.005"); everything else is escaped as for students
+_RECORD_PUNCT = re.compile(r"([!#$&()*+/:<=>@\[\\\]^_`{|}~])")
+
+
+def record_inline(text: str) -> str:
+    return _RECORD_PUNCT.sub(r"\\\1", " ".join(_visible_codes(text).split()))
+
+
 def record_text(value):
     """A record for the templates: every string shortened to file names and escaped like student text."""
     if isinstance(value, dict):
@@ -68,7 +78,7 @@ def record_text(value):
     if isinstance(value, list):
         return [record_text(v) for v in value]
     if isinstance(value, str):
-        return inline(basenames(value))
+        return record_inline(basenames(value))
     return value
 
 
@@ -122,8 +132,9 @@ def render(records: Sequence[dict], answers: Answers, rubric: Rubric, out: Path 
     primary = records[0]
     plot_dir = out.parent / f"{out.stem}_files"
     made = plots.make_all(primary, plot_dir)
-    runs = [compare.from_record(doc, inline(doc["device_label"])) for doc in records]
-    base = compare.baseline_index(runs, baseline)
+    raw_runs = [compare.from_record(doc, doc["device_label"]) for doc in records]
+    base = compare.baseline_index(raw_runs, baseline)
+    runs = [dataclasses.replace(r, label=record_inline(r.label), machine=record_inline(r.machine)) for r in raw_runs]
     shown = record_text(primary)
     context = {
         "record": shown,
@@ -136,7 +147,7 @@ def render(records: Sequence[dict], answers: Answers, rubric: Rubric, out: Path 
         "comparison": compare.markdown(runs, base) if len(records) > 1 else "",
         "baseline_label": runs[base].label,
         "measured": measured.evidence(primary),
-        "stand_in_tasks": sorted(inline(name) for name, task in primary["tasks"].items() if task["stand_in"]),
+        "stand_in_tasks": sorted(record_inline(name) for name, task in primary["tasks"].items() if task["stand_in"]),
     }
     try:
         text = environment().get_template("report.md.j2").render(**context)

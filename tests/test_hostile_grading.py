@@ -243,3 +243,11 @@ def test_report_escapes_setext_control_bidi_and_record_text(tmp_path, record, ru
     for bad in ("\x00", "\x1b", "\u202e", "\u202c", "\u200b"):
         assert bad not in text
     assert r"U\+202E" in text and r"U\+001B" in text and r"\<script\>" in text
+
+
+def test_device_labels_are_escaped_in_the_side_by_side_table(tmp_path, record, rubric):
+    other = copy.deepcopy(record)
+    other["device_label"] = "<b>tx2</b>|x"
+    answers = submissions.Answers("x.yaml", "answers.yaml", {q: "" for q in rubric.questions})
+    text = report.render([record, other], answers, rubric, tmp_path / "report.md").markdown
+    assert "<b>" not in text.replace("\\<b\\>", "") and r"\<b\>tx2\<\/b\>\|x" in text

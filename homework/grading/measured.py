@@ -39,7 +39,7 @@ def _formatters():
     from .. import report
 
     def text(value) -> str:
-        return report.inline(report.basenames(value))
+        return report.record_inline(report.basenames(value))
 
     return report.pct, report.secs, report.num, text
 
