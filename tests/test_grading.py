@@ -25,6 +25,8 @@ FULL = [2, 3, 3, 4, 2, 2, 3, 3, 3, 2, 3, 3, 3]
     ("copied_unanswered.md", [0] * 13),
     ("partial.md", [2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 3]),
     ("../answers_full.yaml", FULL),
+    ("paraphrased_numbered.md", FULL),
+    ("homework_text_inline.md", FULL),
 ])
 def test_per_question_scores(rubric, name, expected):
     grades = grader.grade_submission(WRITEUPS / name)
@@ -36,6 +38,15 @@ def test_every_question_found_by_its_text_in_every_shape(rubric):
     for name in ("numbered_bold_dash.md", "nested_bullets.md", "question_then_paragraph.txt", "headings.md",
                  "typos_in_questions.md", "copied_unanswered.md"):
         assert sorted(submissions.load(WRITEUPS / name, rubric).where) == list(range(1, 14)), name
+
+
+def test_paraphrased_questions_are_found_by_numbering_and_order(rubric):
+    answers = submissions.load(WRITEUPS / "paraphrased_numbered.md", rubric)
+    assert sorted(answers.where) == list(range(1, 14))
+    assert {q for q, how in answers.located.items() if how != "text"} == {4, 5, 10}
+    assert answers.answers[4].startswith("MobileNet is built from depthwise") and answers.answers[10].startswith("I used three")
+    grades = grader.grade_submission(WRITEUPS / "paraphrased_numbered.md")
+    assert all("answer located by numbering" in grades.questions[q - 1].review for q in (4, 5, 10))
 
 
 def test_partial_writeup_uses_its_own_numbering(rubric):
