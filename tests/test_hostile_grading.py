@@ -113,7 +113,8 @@ def _writeup(answer_for):
 
 @pytest.mark.parametrize("answer", [KEYWORDS, "I don't know.\n<!-- " + KEYWORDS + " -->",
                                     "I don't know.<span style=\"display:none\">" + KEYWORDS + "</span>",
-                                    "I don't know.\n\n[//]: # (" + KEYWORDS + ")"])
+                                    "I don't know.\n\n[//]: # (" + KEYWORDS + ")",
+                                    "I don't know.<font color=\"white\">" + KEYWORDS + "</font>"])
 def test_a_keyword_list_or_hidden_text_earns_at_most_ten_percent(tmp_path, answer):
     path = tmp_path / "writeup.md"
     path.write_text(_writeup(lambda line: answer))
@@ -251,3 +252,10 @@ def test_device_labels_are_escaped_in_the_side_by_side_table(tmp_path, record, r
     answers = submissions.Answers("x.yaml", "answers.yaml", {q: "" for q in rubric.questions})
     text = report.render([record, other], answers, rubric, tmp_path / "report.md").markdown
     assert "<b>" not in text.replace("\\<b\\>", "") and r"\<b\>tx2\<\/b\>\|x" in text
+
+
+def test_a_text_file_with_no_question_is_not_a_silent_zero(tmp_path, capsys):
+    path = tmp_path / "notes.md"
+    path.write_text("Lab notes: installed TensorFlow, ran the scripts, everything worked.\n")
+    assert main(["grade", str(path)]) == 0
+    assert "none of the 13 questions was found" in capsys.readouterr().out

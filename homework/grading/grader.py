@@ -56,6 +56,8 @@ def table(grades: Grades) -> str:
     rows.append(f"total {grades.score:g} / {grades.max_score:g}; {answered} of {len(grades.questions)} questions answered"
                 + (f"; needs review: Q{', Q'.join(review)}" if review else "")
                 + f" ({grades.submission.kind}: {_printable(grades.submission.source)})")
+    if warning(grades):
+        rows.append(warning(grades))
     return "\n".join(rows)
 
 
@@ -64,9 +66,18 @@ def _printable(text: str) -> str:
     return "".join(c if c.isprintable() else f"[U+{ord(c):04X}]" for c in str(text))
 
 
+def warning(grades: Grades) -> str:
+    """A write-up in which no question was found is most likely the wrong file: say so, never a silent zero."""
+    if grades.submission.kind == "write-up" and not grades.submission.where:
+        return (f"warning: none of the {len(grades.questions)} questions was found in this write-up "
+                f"(is it the right file? each answer must follow its question)")
+    return ""
+
+
 def results_json(grades: Grades, checks: Optional[dict] = None) -> dict:
     answered = sum(g.answered for g in grades.questions)
+    note = warning(grades)
     written = gradescope.results([gradescope.question_test(g) for g in grades.questions], grades.seconds,
                                  f"written answers: {grades.score:g} / {grades.max_score:g}, {answered} answered "
-                                 f"({Path(grades.submission.source).name})")
+                                 f"({Path(grades.submission.source).name})" + (f"\n{note}" if note else ""))
     return gradescope.merge(written, checks) if checks else written

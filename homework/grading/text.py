@@ -12,7 +12,7 @@ from typing import List, Tuple
 
 _HIDDEN_OPEN = re.compile(
     r"<(\w{1,20})\b[^<>]{0,500}?(?:\bhidden\b|display\s*:\s*none|visibility\s*:\s*hidden|font-size\s*:\s*0"
-    r"|opacity\s*:\s*0(?![.\d]*[1-9])|aria-hidden\s*=\s*[\"']?true)[^<>]{0,500}>", re.IGNORECASE)
+    r"|opacity\s*:\s*0(?![.\d]*[1-9])|aria-hidden\s*=\s*[\"']?true|(?<![\w-])color\s*[:=]\s*[\"']?(?:white|transparent|#fff(?:fff)?\b))[^<>]{0,500}>", re.IGNORECASE)
 _SCRIPT_OPEN = re.compile(r"<(script|style|template|noscript)\b[^<>]{0,500}>", re.IGNORECASE)
 _TAG = re.compile(r"</?[A-Za-z][^<>]{0,500}>")
 _LINK_COMMENT = re.compile(r"^[ \t]{0,3}\[[^\]\n]{0,200}\]:[ \t]*(?:#|<>)[^\n]*$", re.MULTILINE)
