@@ -93,6 +93,7 @@ def test_number_reader():
     assert read("299x299") == [(299, ""), (299, "")]
     assert read("97.6% in 4.2 s, 3x faster, 500 steps") == [(97.6, "%"), (4.2, "s"), (3, "x"), (500, "step")]
     assert read("twice as fast") == [(2, "x")] and read("Inception v3") == []
+    assert read("about fourteen million images in twenty-two thousand classes") == [(14e6, ""), (22e3, "")]
 
 
 def _write(tmp_path, text):

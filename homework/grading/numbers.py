@@ -20,6 +20,12 @@ _PATTERN = re.compile(
 )
 _BY = re.compile(r"(\d)\s?[x×]\s?(?=\d)")  # offsets stay those of the original text
 _WORD_RATIOS = {"twice": 2.0, "double": 2.0, "thrice": 3.0, "three times": 3.0, "half": 0.5}
+_UNITS = {w: i for i, w in enumerate("zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen "
+                                     "fifteen sixteen seventeen eighteen nineteen".split())}
+_TENS = {w: 10 * i for i, w in enumerate("_ _ twenty thirty forty fifty sixty seventy eighty ninety".split()) if w != "_"}
+_WORD_NUMBER = re.compile(
+    rf"\b(?P<tens>{'|'.join(_TENS)})?(?:[- ]?(?P<unit>{'|'.join(sorted(_UNITS, key=len, reverse=True))}))?"
+    r"(?:\s+(?P<hundred>hundred))?\s+(?P<scale>thousand|million|billion)\b", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -59,6 +65,13 @@ def numbers(text: str) -> List[Number]:
         for key in ("a", "b"):
             if m.group(key):
                 found.append(Number(float(m.group(key).replace(",", "")) * scale, m.group(0).strip(), unit, m.start(key)))
+    for m in _WORD_NUMBER.finditer(text):  # "fourteen million", "twenty-two thousand"
+        if not (m.group("tens") or m.group("unit")):
+            continue
+        base = _TENS.get((m.group("tens") or "").lower(), 0) + _UNITS.get((m.group("unit") or "").lower(), 0)
+        base *= 100 if m.group("hundred") else 1
+        said = m.group(0).lstrip(" -")
+        found.append(Number(base * SCALES[m.group("scale").lower()], said, "", m.end() - len(said)))
     for word, value in _WORD_RATIOS.items():
         for m in re.finditer(rf"\b{word}\b", text, re.IGNORECASE):
             found.append(Number(value, m.group(0), "x", m.start()))
