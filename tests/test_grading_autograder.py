@@ -83,3 +83,38 @@ def test_a_class_folder_is_graded_in_parallel(tmp_path, capsys):
     summary = (out / "summary.md").read_text()
     assert "4 of 5 submissions graded" in summary and "score_distribution.png" in summary and "## Needs review" in summary
     assert (out / "score_distribution.png").read_bytes().startswith(b"\x89PNG")
+
+
+def _checks_doc(run_id, passed=True):
+    expected = autograder.expected_checks(Path(__file__).parent.parent / "checks")
+    first = expected[0]
+    tests = [gradescope.test(first["id"], "C1", first["weight"] if passed else 0, first["weight"], "ok")]
+    doc = gradescope.results(tests, 1.0, "homework checks: 1 of 1 passed")
+    doc["extra_data"] = {"run_id": run_id, "record": "pc.json"}
+    return doc, expected
+
+
+def test_run_autograder_merges_the_submitted_checks_and_lists_the_rest_as_not_run(tmp_path, record):
+    root = _install(tmp_path)
+    shutil.copy(FIXTURES / "answers_full.yaml", root / "submission" / "answers.yaml")
+    (root / "submission" / "results").mkdir()
+    (root / "submission" / "results" / "pc.json").write_text(json.dumps(record))
+    doc, expected = _checks_doc(record["run_id"])
+    (root / "submission" / "results" / "pc.checks.json").write_text(json.dumps(doc))
+    out = _run(root)
+    checks = [t for t in out["tests"] if t["number"].startswith("C")]
+    assert len(checks) == len(expected) and checks[0]["status"] == "passed" and checks[0]["score"] == expected[0]["weight"]
+    assert all(t["score"] == 0 and t["output"].startswith("not run") for t in checks[1:])
+    assert out["score"] == 36 + expected[0]["weight"]
+
+
+def test_run_autograder_refuses_checks_from_another_run(tmp_path, record):
+    root = _install(tmp_path)
+    shutil.copy(FIXTURES / "answers_full.yaml", root / "submission" / "answers.yaml")
+    (root / "submission" / "pc.json").write_text(json.dumps(record))
+    doc, _ = _checks_doc("some-other-run")
+    (root / "submission" / "pc.checks.json").write_text(json.dumps(doc))
+    out = _run(root)
+    checks = [t for t in out["tests"] if t["number"].startswith("C")]
+    assert out["score"] == 36 and "belongs to run some-other-run" in out["output"]  # the written answers still count
+    assert checks and all(t["score"] == 0 and "refused" in t["output"] for t in checks)

@@ -121,17 +121,21 @@ def _checks_part(folder: Path, expected: List[Dict]) -> Optional[dict]:
     """The checks results the student uploaded with their record, matched to it; else every check not run."""
     from . import checks_plugin, gradescope, schema
 
+    def none_ran(why: str) -> Optional[dict]:
+        tests = [gradescope.test(c["id"], f"C{i}", 0, c["weight"], f"not run: {why}") for i, c in enumerate(expected, 1)]
+        return gradescope.results(tests, 0.0, f"homework checks: {why}") if tests else None
+
     checks_files = sorted(folder.rglob("*.checks.json"))
     if not checks_files:
-        tests = [gradescope.test(c["id"], f"C{i}", 0, c["weight"], "not run: no checks results (run `hw5 run` and "
-                                 "submit results/<label>.json with its .checks.json)") for i, c in enumerate(expected, 1)]
-        return gradescope.results(tests, 0.0, "homework checks: not submitted") if tests else None
+        return none_ran("no checks results (run `hw5 run` and submit results/<label>.json with its .checks.json)")
     path = checks_files[0]
     record_path = path.with_name(path.name[: -len(".checks.json")] + ".json")
-    record = schema.read_record(record_path) if record_path.exists() else None
-    if record is None:
-        raise HomeworkError(f"{path.name}: submitted without its run record {record_path.name}")
-    return complete_checks(checks_plugin.read_checks(path, record), expected)
+    try:  # a refused checks file costs the checks, not the written answers
+        if not record_path.exists():
+            raise HomeworkError(f"{path.name}: submitted without its run record {record_path.name}")
+        return complete_checks(checks_plugin.read_checks(path, schema.read_record(record_path)), expected)
+    except HomeworkError as exc:
+        return none_ran(f"checks results refused: {str(exc).replace(str(folder) + '/', '')}")
 
 
 def complete_checks(doc: dict, expected: List[Dict]) -> dict:

@@ -39,7 +39,9 @@ def grade_submission(path, rubric_path=DEFAULT_RUBRIC, record_path=None, record:
     for q in rubric.questions.values():
         g = grade(q, answers.answers[q.id], others, answers.located.get(q.id, "text"))
         if record is not None and g.answered:
-            g = dataclasses.replace(g, flags=tuple(consistency.flags(q.id, g.answer, record)))
+            flags = tuple(consistency.flags(q.id, g.answer, record))
+            review = g.review + (("cites numbers the run record does not support",) if flags else ())
+            g = dataclasses.replace(g, flags=flags, review=review, confidence=min(g.confidence, 0.7) if flags else g.confidence)
         graded.append(g)
     return Grades(answers, graded, time.perf_counter() - started)
 
