@@ -8,6 +8,8 @@ import sys
 import zipfile
 from pathlib import Path
 
+import pytest
+
 from homework.cli import main
 from homework.grading import autograder, gradescope
 
@@ -20,9 +22,19 @@ DOCUMENTED_TEST = {"score", "max_score", "status", "name", "name_format", "numbe
                    "tags", "visibility", "extra_data"}
 
 
-def _install(tmp_path) -> Path:
-    zpath = tmp_path / "autograder.zip"
+@pytest.fixture(scope="module")
+def autograder_zip(tmp_path_factory) -> Path:
+    zpath = tmp_path_factory.mktemp("zip") / "autograder.zip"
     assert main(["autograder", "-o", str(zpath)]) == 0
+    return zpath
+
+
+@pytest.fixture
+def install(tmp_path, autograder_zip):
+    return lambda: _install(tmp_path, autograder_zip)
+
+
+def _install(tmp_path, zpath) -> Path:
     root = tmp_path / "autograder"
     with zipfile.ZipFile(zpath) as zf:
         names = zf.namelist()
@@ -46,8 +58,8 @@ def _run(root: Path) -> dict:
     return gradescope.validate(doc)
 
 
-def test_run_autograder_grades_a_writeup_into_results_json(tmp_path):
-    root = _install(tmp_path)
+def test_run_autograder_grades_a_writeup_into_results_json(install):
+    root = install()
     shutil.copy(FIXTURES / "writeups" / "numbered_bold_dash.md", root / "submission" / "hw5.md")
     doc = _run(root)
     questions = [t for t in doc["tests"] if t["number"].startswith("Q")]
@@ -58,8 +70,8 @@ def test_run_autograder_grades_a_writeup_into_results_json(tmp_path):
     assert doc["score"] == 36
 
 
-def test_run_autograder_writes_results_json_even_when_it_cannot_grade(tmp_path):
-    root = _install(tmp_path)
+def test_run_autograder_writes_results_json_even_when_it_cannot_grade(install):
+    root = install()
     (root / "submission" / "hw5.md").write_bytes(b"\x00\x01binary\x00")
     doc = _run(root)
     assert doc["score"] == 0 and doc["tests"] == [] and doc["output"].startswith("Not graded:") and "NUL bytes" in doc["output"]
@@ -94,8 +106,8 @@ def _checks_doc(run_id, passed=True):
     return doc, expected
 
 
-def test_run_autograder_merges_the_submitted_checks_and_lists_the_rest_as_not_run(tmp_path, record):
-    root = _install(tmp_path)
+def test_run_autograder_merges_the_submitted_checks_and_lists_the_rest_as_not_run(install, record):
+    root = install()
     shutil.copy(FIXTURES / "answers_full.yaml", root / "submission" / "answers.yaml")
     (root / "submission" / "results").mkdir()
     (root / "submission" / "results" / "pc.json").write_text(json.dumps(record))
@@ -108,8 +120,8 @@ def test_run_autograder_merges_the_submitted_checks_and_lists_the_rest_as_not_ru
     assert out["score"] == 36 + expected[0]["weight"]
 
 
-def test_run_autograder_refuses_checks_from_another_run(tmp_path, record):
-    root = _install(tmp_path)
+def test_run_autograder_refuses_checks_from_another_run(install, record):
+    root = install()
     shutil.copy(FIXTURES / "answers_full.yaml", root / "submission" / "answers.yaml")
     (root / "submission" / "pc.json").write_text(json.dumps(record))
     doc, _ = _checks_doc("some-other-run")
