@@ -184,12 +184,20 @@ def _compiled(pattern: str) -> re.Pattern:
 
 
 _DECIMAL = re.compile(r"(?<=\d)\.(?=\d)")
+_LAST_MASKED: List[str] = ["", ""]  # one answer is searched by every pattern: mask it once
+
+
+def _masked(text: str) -> str:
+    if _LAST_MASKED[0] is not text:
+        _LAST_MASKED[:] = [text, _DECIMAL.sub("\u00b7", text) if "." in text else text]
+    return _LAST_MASKED[1]
+
 
 
 def _search(pattern: str, text: str, limit: int = 50) -> Optional[Tuple[int, int]]:
     """The first place the phrase is said and not negated (a bounded number of tries). Decimal points
     are masked (same length, so spans stay) so that "[^.]" in a pattern spans "90.1%"."""
-    masked = _DECIMAL.sub("\u00b7", text) if "." in text else text
+    masked = _masked(text)
     for i, m in enumerate(_compiled(pattern).finditer(masked)):
         if i >= limit:
             break
