@@ -27,6 +27,7 @@ FULL = [2, 3, 3, 4, 2, 2, 3, 3, 3, 2, 3, 3, 3]
     ("../answers_full.yaml", FULL),
     ("paraphrased_numbered.md", FULL),
     ("homework_text_inline.md", FULL),
+    ("headings_paraphrased.md", FULL),  # "## Question 4" + a paraphrase below it, "## Question 7" alone
 ])
 def test_per_question_scores(rubric, name, expected):
     grades = grader.grade_submission(WRITEUPS / name)

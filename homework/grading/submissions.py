@@ -222,6 +222,7 @@ def _clean_answer(lines: List[str], question: Question) -> str:
 
 
 _NUMBERED = re.compile(r"^[ \t]{0,3}(?:#{1,6}[ \t]*)?(?:\*\*|__)?(?:(?:question|q)[ \t]*)?(\d{1,2})[.):][ \t]+(.{0,400})", re.IGNORECASE)
+_LABELLED = re.compile(r"^[ \t]{0,3}(?:#{1,6}[ \t]*)?(?:\*\*|__)?(?:question|q)[ \t]*(\d{1,2})\b[ \t]*[.):*_-]*[ \t]*$", re.IGNORECASE)
 PARAPHRASE_WORDS = 0.34  # share of the question's content words a paraphrased question line shares
 
 
@@ -284,7 +285,8 @@ def _anchor_by_structure(lines, bodies, rubric: Rubric, q_words, anchors: Dict[i
     ("4. **What is the difference between MobileNet and GoogLeNet?**"), or a question line that
     shares many of the question's words, in the order of the homework."""
     ids = sorted(rubric.questions)
-    candidates = [i for i, (_, body) in enumerate(bodies) if len(body) >= 3 and (_NUMBERED.match(lines[i]) or _question_like(body))]
+    candidates = [i for i, (_, body) in enumerate(bodies) if _LABELLED.match(lines[i])
+                  or (len(body) >= 3 and (_NUMBERED.match(lines[i]) or _question_like(body)))]
     words = {i: _content_words(bodies[i][1][:400]) for i in candidates}
 
     def window(qid: int):
@@ -302,8 +304,12 @@ def _anchor_by_structure(lines, bodies, rubric: Rubric, q_words, anchors: Dict[i
             if index <= lo or index >= hi or index in taken:
                 continue
             m = _NUMBERED.match(lines[index])
+            label = _LABELLED.match(lines[index])
             body = bodies[index][1]
             shared = len(q_words[qid] & words[index]) / max(1, len(q_words[qid]))
+            if label and int(label.group(1)) == qid:  # "## Question 4" on its own line
+                best = (index, "numbering")
+                break
             if m and int(m.group(1)) == qid and (_question_like(body) or shared >= 0.2):
                 best = (index, "numbering")
                 break
