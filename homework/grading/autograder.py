@@ -1,7 +1,7 @@
 """Gradescope: `hw5 autograder` builds the zip Gradescope takes, and `run_autograder` inside
 it grades /autograder/submission into /autograder/results/results.json.
 
-The zip holds setup.sh (installs Python and PyYAML), run_autograder, the rubric, the list of
+The zip holds setup.sh (installs Python and PyYAML from the distribution's packages), run_autograder, the rubric, the list of
 expected checks, and the grading code. run_autograder always writes a valid results.json: a
 submission that cannot be graded gets score 0 and the one-line reason (as Otter-Grader does).
 The root is /autograder unless AUTOGRADER_ROOT (or --root) moves it, which the tests use.
@@ -31,8 +31,9 @@ SETUP_SH = """#!/usr/bin/env bash
 # Gradescope runs this once when it builds the autograder image (Ubuntu, as root).
 set -euo pipefail
 apt-get update -qq
-apt-get install -y -qq python3 python3-pip > /dev/null
-python3 -m pip install --quiet 'PyYAML>=5.4'
+# Debian's packages, not pip: newer Ubuntu images refuse pip installs into the system Python (PEP 668)
+apt-get install -y -qq python3 python3-yaml > /dev/null
+python3 -c "import yaml"
 """
 
 RUN_AUTOGRADER = """#!/usr/bin/env bash
