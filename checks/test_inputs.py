@@ -1,6 +1,11 @@
 """The homework's inputs are ready: MNIST, the flowers tree and the feature-vector modules
-(real ones in the real profile, generated data and stand-ins in the embedded one)."""
-from homework.prepare import describe_inputs
+(real ones in the real profile, generated data and stand-ins in the embedded one), and in
+the embedded profile the stand-ins' features really carry the generated flower classes."""
+import pytest
+
+from homework.data import trees
+from homework.models import probe
+from homework.prepare import architectures, describe_inputs, module_probe
 
 
 def test_inputs_ready_and_recorded(settings, store):
@@ -10,3 +15,34 @@ def test_inputs_ready_and_recorded(settings, store):
     assert result.stand_in == (settings.profile == "embedded")
     doc = store("inputs", result)
     assert doc["tasks"]["inputs"]["provenance"]["modules"]
+
+
+def _standin_probes(settings):
+    if settings.profile != "embedded" or settings.hub_module or settings.flowers_dir:
+        pytest.skip("probes are for the embedded profile's stand-ins on generated flowers")
+    # Stored in each stand-in's manifest, keyed by the module build and the trees' identities:
+    # a changed module or tree is probed again here.
+    return {arch: module_probe(settings, arch)[1] for arch in architectures(settings)}
+
+
+def test_standin_features_carry_the_flower_classes(settings):
+    """5-fold logistic regression on frozen features, at the size each task feeds the module,
+    over at least 100 test images in all (chance is 0.2)."""
+    for arch, record in _standin_probes(settings).items():
+        assert record["images"] >= 100 and record["folds"] == 5, record
+        assert record["accuracy"] >= probe.TARGETS[arch.family], f"{arch.name}: probe {record['accuracy']:.3f} at {record['image_px']}px"
+
+
+def test_colour_alone_does_not_tell_the_flowers_apart(settings):
+    for arch, record in _standin_probes(settings).items():
+        assert 0.2 < record["colour_histogram"] <= probe.HISTOGRAM_MAX, f"colour histogram probe {record['colour_histogram']:.3f}"
+
+
+def test_own_images_are_learnable_from_few_examples(settings):
+    """Question 10's generated fruit: accuracy on held-out images rises from 3 to 12 training images a class."""
+    for arch, record in _standin_probes(settings).items():
+        own = record.get("own_images")
+        if not own or not trees.own_images(settings).stand_in:
+            continue
+        counts = sorted(own, key=int)
+        assert own[counts[-1]] >= own[counts[0]] + 0.05, f"{arch.name}: own-images accuracy {own}"

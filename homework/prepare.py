@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Callable, List, Optional, Tuple
 
+from . import files
 from .data import trees
 from .data.mnist import load_mnist
-from .models import modules, standins
+from .models import modules, probe, standins
 from .models.registry import INCEPTION_V3, MOBILENET_V2, get_architecture
 from .settings import Settings
 from .tasks.result import TaskResult
@@ -42,6 +44,48 @@ def _module_step(settings: Settings, arch) -> Tuple[str, str]:
     return ("cached" if cached else "built") if module.stand_in else "ready", f"{params}{module.identity}"
 
 
+def probe_px(settings: Settings, arch) -> int:
+    """The size the tasks feed this module: the TF2 transfer task's image size for its
+    MobileNetV2, the codelab's input size (the JPEGs resized up in the graph) for retrain."""
+    return settings.transfer_image_size if arch.name == MOBILENET_V2.name else arch.input_size
+
+
+PROBES_KEPT = 6  # probe records kept in a manifest (one per flowers tree / own tree / size seen)
+
+
+def module_probe(settings: Settings, arch) -> Tuple[bool, dict]:
+    """(computed now?, probe record) for the stand-in of `arch` on the current generated trees.
+    Stored in the stand-in's manifest under the trees' identities and the image size, so it is
+    computed once per module build and recomputed whenever the module or the data changes."""
+    module = modules.get_module(arch, settings)
+    path = Path(module.location)
+    manifest = standins.verify(path)
+    if not module.stand_in or not manifest:
+        raise ValueError(f"{arch.name}: only stand-in modules are probed")
+    flowers, own = trees.flowers(settings), trees.own_images(settings)
+    own = own if own is not None and own.stand_in else None  # the student's own photos are not probed
+    px = probe_px(settings, arch)
+    key = f"{flowers.identity} + {own.identity if own else 'no own images'} at {px}px"
+    probes = manifest.get("probes", {})
+    if key in probes:
+        return False, probes[key]
+    record = probe.probe_module(modules.load(module), px, flowers.root, own.root if own else None, settings.own_images_per_class, trees.OWN_HELD_OUT)
+    record.update(flowers=flowers.identity, own=own.identity if own else None)
+    kept = dict(list(probes.items())[-(PROBES_KEPT - 1):])
+    manifest["probes"] = {**kept, key: record}
+    files.write_json(path / standins.MANIFEST, manifest)
+    return True, record
+
+
+def _probe_step(settings: Settings, arch) -> Tuple[str, str]:
+    computed, r = module_probe(settings, arch)
+    own = ", ".join(f"{n}: {a:.2f}" for n, a in r.get("own_images", {}).items())
+    return ("built" if computed else "cached"), (
+        f"flowers {r['accuracy']:.3f} ({r['folds']}-fold logistic regression, {r['images']} images at {r['image_px']}px; "
+        f"colour histogram {r['colour_histogram']:.3f}); own images a class -> accuracy {own}"
+    )
+
+
 def prepare(settings: Settings, progress: Optional[Callable[[int, int, str], None]] = None) -> List[Step]:
     def mnist():
         data = load_mnist(settings)
@@ -53,6 +97,8 @@ def prepare(settings: Settings, progress: Optional[Callable[[int, int, str], Non
         plan.append(("own-images tree", lambda: _tree_step(trees.own_images(settings))))
     for arch in architectures(settings):
         plan.append((f"module {arch.name}", lambda arch=arch: _module_step(settings, arch)))
+        if settings.profile == "embedded" and not settings.hub_module:
+            plan.append((f"probe {arch.name}", lambda arch=arch: _probe_step(settings, arch)))
 
     steps = []
     for index, (name, action) in enumerate(plan):
@@ -77,6 +123,11 @@ def describe_inputs(settings: Settings) -> TaskResult:
     flowers = trees.flowers(settings)
     tree = load_image_tree(flowers.root, cache_dir=settings.cache_dir)
     mods = [modules.get_module(a, settings) for a in architectures(settings)]
+    probes = {a.name: module_probe(settings, a)[1] for a, m in zip(architectures(settings), mods) if m.stand_in and settings.profile == "embedded" and not settings.hub_module}
+    probe_metrics = {f"probe_{name}": r["accuracy"] for name, r in probes.items()}
+    for name, r in probes.items():
+        probe_metrics["probe_colour_histogram"] = r["colour_histogram"]
+        probe_metrics.update({f"probe_{name}_own_images_{n}": a for n, a in r.get("own_images", {}).items()})
     return TaskResult.of(
         "inputs",
         inputs=[mnist, flowers, *mods],
@@ -84,7 +135,8 @@ def describe_inputs(settings: Settings) -> TaskResult:
             "mnist": mnist.describe(),
             "flowers": {"identity": flowers.identity, "stand_in": flowers.stand_in, **tree.describe()},
             "modules": [m.provenance() for m in mods],
+            "probes": probes,
         },
-        metrics={"flowers_classes": len(tree.labels), "flowers_images": len(tree.entries), "mnist_train": len(mnist.y_train), "mnist_test": len(mnist.y_test)},
+        metrics={"flowers_classes": len(tree.labels), "flowers_images": len(tree.entries), "mnist_train": len(mnist.y_train), "mnist_test": len(mnist.y_test), **probe_metrics},
         timings={"prepare_s": round(prepared, 3), **{f"{s.name}_s": round(s.seconds, 3) for s in steps}},
     )

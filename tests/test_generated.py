@@ -51,3 +51,13 @@ def test_corrupt_generated_image_is_regenerated(isolated_settings):
     again = trees.flowers(settings)
     assert again.built and victim.read_bytes() == good
     assert not trees.flowers(settings).built
+
+
+def test_pretext_images_are_deterministic_and_labelled_in_range():
+    a, labels = generated.pretext_batch(np.random.default_rng(3), 12, 48)
+    b, again = generated.pretext_batch(np.random.default_rng(3), 12, 48)
+    assert a.shape == (12, 48, 48, 3) and a.dtype == np.uint8 and (a == b).all()
+    assert set(labels) == set(generated.PRETEXT_HEADS)
+    for name, classes in generated.PRETEXT_HEADS.items():
+        assert (again[name] == labels[name]).all() and 0 <= labels[name].min() and labels[name].max() < classes
+    assert a.std() > 10  # drawn, not blank

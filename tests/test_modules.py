@@ -1,5 +1,6 @@
 """Stand-in modules load through the same hub calls as the real handles, fine-tune, and the
 offline path never touches the network."""
+import shutil
 import socket
 import time
 
@@ -97,3 +98,22 @@ def test_local_module_path_is_used_as_is(settings, tmp_path):
     (plain / "hw5-manifest.json").unlink()
     module = modules.get_module(ARCH, settings.replace(profile="real", hub_module=str(plain)))
     assert not module.stand_in and module.identity.startswith("local module")
+
+
+def test_committed_weights_are_checked_against_their_hash(tmp_path, monkeypatch):
+    from homework.errors import HomeworkError
+
+    arch = get_architecture(ARCH)
+    committed = standins.committed_weights(arch)
+    if committed is None:
+        pytest.skip(f"no committed weights for {ARCH}")
+    shutil.copy(standins.WEIGHTS_DIR / "weights.json", tmp_path / "weights.json")
+    damaged = tmp_path / committed.name
+    data = bytearray(committed.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    damaged.write_bytes(bytes(data))
+    monkeypatch.setattr(standins, "WEIGHTS_DIR", tmp_path)
+    with pytest.raises(HomeworkError) as err:
+        standins.build(arch, tmp_path / "module")
+    assert str(damaged) in str(err.value) and "\n" not in str(err.value)
+    assert not (tmp_path / "module").exists()

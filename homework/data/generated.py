@@ -156,13 +156,13 @@ def _background(rng, size) -> Image.Image:
     return image.filter(ImageFilter.GaussianBlur(size / 120))
 
 
-def draw_image(painter: Painter, rng: np.random.Generator, px: int) -> Image.Image:
+def draw_image(painter: Painter, rng: np.random.Generator, px: int, scale=(0.16, 0.32), single=0.6) -> Image.Image:
     size = px * SUPERSAMPLE
     image = _background(rng, size)
     draw = ImageDraw.Draw(image)
-    count = 1 if rng.random() < 0.6 else int(rng.integers(2, 4))
+    count = 1 if rng.random() < single else int(rng.integers(2, 4))
     for k in range(count):
-        r = size * rng.uniform(0.16, 0.32) * (1.0 if k == 0 else 0.7)
+        r = size * rng.uniform(*scale) * (1.0 if k == 0 else 0.7)
         cx, cy = rng.uniform(0.15, 0.85, 2) * size
         painter(draw, rng, cx, cy, r)
     image = image.resize((px, px), Image.BILINEAR)
@@ -170,6 +170,100 @@ def draw_image(painter: Painter, rng: np.random.Generator, px: int) -> Image.Ima
     array = array * rng.uniform(0.65, 1.3) + rng.normal(0, 12, 3)  # lighting and colour cast
     array += rng.normal(0, rng.uniform(0, 10), array.shape)  # sensor noise
     return Image.fromarray(np.clip(array, 0, 255).astype(np.uint8))
+
+
+# --- Pretext task for the stand-in modules ------------------------------------------------
+# Not the flower classes: every image is a random motif built from the same parts (petal
+# rings of any count and shape, radial strokes, layered rings, cups, discs, seed textures)
+# in random colours, labelled by several structural attributes at once. A net that predicts
+# them must see count, shape, size and texture, which is what tells the flowers apart.
+
+PRETEXT_HEADS = {"motif": 6, "count": 4, "width": 3, "centre": 3, "texture": 2, "stem": 2, "tips": 2}
+MOTIFS = ("petals", "strokes", "rings", "cup", "star", "cluster")
+
+
+def _random_colour(rng):
+    hue = rng.uniform(0, 6)
+    sat, val = rng.uniform(0.0, 1.0) ** 0.7, rng.uniform(0.25, 1.0)
+    k = np.array([5.0, 3.0, 1.0])
+    rgb = val * (1 - sat * np.clip(np.minimum((k + hue) % 6, 4 - (k + hue) % 6), 0, 1))
+    return tuple(int(c) for c in rgb * 255)
+
+
+def pretext_attributes(rng) -> Dict[str, int]:
+    attrs = {name: int(rng.integers(0, n)) for name, n in PRETEXT_HEADS.items()}
+    if MOTIFS[attrs["motif"]] not in ("petals", "strokes"):
+        attrs["tips"] = 0
+    return attrs
+
+
+def pretext_painter(attrs: Dict[str, int], rng) -> Painter:
+    """A painter drawing the motif `attrs` describes; colours are drawn once per image."""
+    colours = [_random_colour(rng) for _ in range(4)]
+    motif = MOTIFS[attrs["motif"]]
+    counts = {"petals": ((4, 7), (9, 14), (16, 22), (26, 36)), "strokes": ((12, 20), (30, 50), (60, 90), (110, 150)),
+              "rings": ((1, 2), (3, 3), (4, 5), (6, 8)), "cup": ((2, 2), (3, 3), (4, 4), (5, 6)),
+              "star": ((3, 4), (5, 6), (7, 9), (10, 14)), "cluster": ((3, 5), (7, 10), (12, 18), (22, 32))}[motif]
+    lo, hi = counts[attrs["count"]]
+    width = (0.15, 0.38, 0.7)[attrs["width"]]
+
+    def paint(draw, rng, cx, cy, r):
+        n = int(rng.integers(lo, hi + 1))
+        if attrs["stem"]:
+            _stem(draw, rng, cx, cy, r, draw.im.size[1])
+        if motif == "petals":
+            _petal_ring(draw, rng, cx, cy, r, n, width, colours[0], 14)
+        elif motif == "strokes":
+            for _ in range(n):
+                a, length = rng.uniform(0, 2 * math.pi), r * rng.uniform(0.35, 1.0)
+                draw.line([(cx, cy), (cx + math.cos(a) * length, cy + math.sin(a) * length)], fill=_colour(rng, colours[0], 14), width=max(1, int(r * width * 0.15)))
+        elif motif == "rings":
+            for k in range(n, 0, -1):
+                rr = r * k / n
+                draw.ellipse((cx - rr, cy - rr * 0.9, cx + rr, cy + rr * 0.9), fill=_colour(rng, tuple(int(c * (0.6 + 0.4 * k / n)) for c in colours[0]), 10))
+                start = rng.uniform(0, 360)
+                draw.arc((cx - rr, cy - rr * 0.9, cx + rr, cy + rr * 0.9), start, start + 200, fill=tuple(int(c * 0.5) for c in colours[0]), width=max(1, int(r * 0.05)))
+        elif motif == "cup":
+            tilt = rng.normal(0, 0.2)
+            for j in range(n):
+                dx = (j / max(1, n - 1) - 0.5) * 0.8
+                draw.polygon(_ellipse_points(cx + dx * r, cy, r * width * 0.7, r * 0.75, tilt + dx * 0.6), fill=_colour(rng, colours[0], 16))
+        elif motif == "star":
+            a0 = rng.uniform(0, 2 * math.pi)
+            inner = 1 - 0.8 * width
+            pts = [(cx + r * (1 if k % 2 == 0 else inner) * math.cos(a0 + math.pi * k / n), cy + r * (1 if k % 2 == 0 else inner) * math.sin(a0 + math.pi * k / n)) for k in range(2 * n)]
+            draw.polygon(pts, fill=_colour(rng, colours[0], 10))
+        else:
+            for _ in range(n):
+                a, d = rng.uniform(0, 2 * math.pi), r * 0.75 * math.sqrt(rng.random())
+                _disc(draw, cx + math.cos(a) * d, cy + math.sin(a) * d, r * (0.1 + 0.2 * width), _colour(rng, colours[0], 14))
+        if attrs["tips"]:
+            for _ in range(n):
+                a = rng.uniform(0, 2 * math.pi)
+                _disc(draw, cx + math.cos(a) * r, cy + math.sin(a) * r, max(1.0, r * 0.05), _colour(rng, colours[3], 8))
+        if attrs["centre"]:
+            centre = r * ((0.12, 0.25), (0.38, 0.55))[attrs["centre"] - 1][int(rng.integers(0, 2))]
+            _disc(draw, cx, cy, centre, _colour(rng, colours[1], 10))
+            if attrs["texture"]:
+                for _ in range(int(centre * 2)):
+                    a, d = rng.uniform(0, 2 * math.pi), centre * math.sqrt(rng.random())
+                    _disc(draw, cx + math.cos(a) * d, cy + math.sin(a) * d, max(1.0, r * 0.03), _colour(rng, colours[2], 10))
+
+    return paint
+
+
+def pretext_batch(rng: np.random.Generator, count: int, px: int):
+    """`count` pretext images (uint8, px x px) and their attribute labels (one array per head)."""
+    images = np.empty((count, px, px, 3), np.uint8)
+    labels = {name: np.zeros(count, np.int64) for name in PRETEXT_HEADS}
+    for i in range(count):
+        attrs = pretext_attributes(rng)
+        if not attrs["centre"]:
+            attrs["texture"] = 0
+        images[i] = np.asarray(draw_image(pretext_painter(attrs, rng), rng, px))
+        for name, value in attrs.items():
+            labels[name][i] = value
+    return images, labels
 
 
 def _image_seed(tree: str, label: str, index: int) -> int:

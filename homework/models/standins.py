@@ -11,90 +11,74 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Optional
 
 import numpy as np
-from PIL import Image, ImageDraw
 
 from .. import files
+from ..data import generated
+from ..errors import HomeworkError
 from .registry import Architecture
 
 log = logging.getLogger("hw5")
+MANIFEST = "hw5-manifest.json"
 
-RECIPE_VERSION = 1
-SHAPES = ("circle", "square", "triangle", "star", "ring", "cross", "stripes", "checker")
+RECIPE_VERSION = 2
+WEIGHTS_DIR = Path(__file__).parent / "standin_weights"  # committed weights: see build_standins.py
 
 
 @dataclass(frozen=True)
 class Pretraining:
-    image_px: int
+    image_px: int  # pretraining resolution (generated images are drawn at 128 px and resized)
     steps: int
     batch: int = 32
-    learning_rate: float = 1e-3
+    learning_rate: float = 3e-3
+    pool: int = 4000  # distinct pretext images, cycled with random flips
+    calibrate_px: int = 224  # BatchNorm statistics are re-estimated at the size the tasks feed
 
 
-# Brief, cheap pretraining at low resolution; the nets are fully convolutional, so the
-# weights carry over to the registry's input size.
+# The MobileNets are pretrained once by `python -m homework.models.build_standins` and their
+# weights committed (identical on every machine); Inception v3 (87 MB) is pretrained when
+# `hw5 data` builds it, on the budget below.
 PRETRAINING = {
-    "mobilenet_v1": Pretraining(image_px=64, steps=120),
-    "mobilenet_v2": Pretraining(image_px=64, steps=80),
-    "inception_v3": Pretraining(image_px=75, steps=30, batch=16),
+    "mobilenet_v1": Pretraining(image_px=80, steps=6000, pool=6000, calibrate_px=224),
+    "mobilenet_v2": Pretraining(image_px=64, steps=5000, pool=6000, calibrate_px=96),
+    "inception_v3": Pretraining(image_px=75, steps=60, batch=16, pool=960, calibrate_px=299),
 }
 
 
-def recipe(arch: Architecture) -> str:
-    p = PRETRAINING[arch.family]
+def describe(arch: Architecture, plan: Pretraining) -> str:
     return (
         f"stand-in v{RECIPE_VERSION}: tf_keras.applications {arch.family} width {arch.width:g}, "
-        f"pretrained {p.steps} steps x {p.batch} on generated shapes at {p.image_px}px"
+        f"pretrained {plan.steps} steps x {plan.batch} on generated part-attribute images at {plan.image_px}px, "
+        f"BatchNorm calibrated at {plan.calibrate_px}px"
     )
 
 
-def shape_batch(rng: np.random.Generator, count: int, px: int):
-    """Generated pretraining images (float [0, 1]) and their shape labels."""
-    images = np.empty((count, px, px, 3), np.float32)
-    labels = rng.integers(0, len(SHAPES), count)
-    for i, label in enumerate(labels):
-        bg, fg = rng.integers(0, 256, 3), rng.integers(0, 256, 3)
-        image = Image.new("RGB", (px, px), tuple(int(c) for c in bg))
-        draw = ImageDraw.Draw(image)
-        r = px * rng.uniform(0.18, 0.4)
-        cx, cy = rng.uniform(r, px - r, 2)
-        colour = tuple(int(c) for c in fg)
-        name = SHAPES[label]
-        if name in ("circle", "ring"):
-            draw.ellipse((cx - r, cy - r, cx + r, cy + r), fill=None if name == "ring" else colour, outline=colour, width=max(2, int(r / 4)))
-        elif name == "square":
-            draw.rectangle((cx - r, cy - r, cx + r, cy + r), fill=colour)
-        elif name in ("triangle", "star"):
-            points = 3 if name == "triangle" else 10
-            a0 = rng.uniform(0, 2 * math.pi)
-            pts = [
-                (cx + r * (1 if name == "triangle" or k % 2 == 0 else 0.45) * math.cos(a0 + 2 * math.pi * k / points),
-                 cy + r * (1 if name == "triangle" or k % 2 == 0 else 0.45) * math.sin(a0 + 2 * math.pi * k / points))
-                for k in range(points)
-            ]
-            draw.polygon(pts, fill=colour)
-        elif name == "cross":
-            w = r / 3
-            draw.rectangle((cx - r, cy - w, cx + r, cy + w), fill=colour)
-            draw.rectangle((cx - w, cy - r, cx + w, cy + r), fill=colour)
-        elif name == "stripes":
-            step = max(3, int(px / rng.uniform(4, 10)))
-            for y in range(0, px, 2 * step):
-                draw.rectangle((0, y, px, y + step - 1), fill=colour)
-        else:  # checker
-            step = max(3, int(px / rng.uniform(4, 10)))
-            for y in range(0, px, step):
-                for x in range((y // step) % 2 * step, px, 2 * step):
-                    draw.rectangle((x, y, x + step - 1, y + step - 1), fill=colour)
-        array = np.asarray(image, np.float32) / 255.0
-        images[i] = np.clip(array + rng.normal(0, 0.04, array.shape), 0, 1)
-    return images, labels
+def recipe(arch: Architecture) -> str:
+    """How this machine's stand-in for `arch` comes about: the committed weights' own recipe, or pretrained here."""
+    weights = committed_weights(arch)
+    if weights:
+        entry = weights_index().get(weights.name, {})
+        return f"{entry.get('recipe', 'unknown recipe')} (committed weights {weights.name}, sha256 {str(entry.get('sha256'))[:12]})"
+    return describe(arch, PRETRAINING[arch.family]) + " (pretrained here)"
+
+
+def weights_index() -> dict:
+    path = WEIGHTS_DIR / "weights.json"
+    try:
+        return json.loads(path.read_text()) if path.is_file() else {}
+    except ValueError as exc:
+        raise HomeworkError(f"{path}: not valid JSON ({exc})") from None
+
+
+def committed_weights(arch: Architecture) -> Optional[Path]:
+    path = WEIGHTS_DIR / f"{arch.name}.npz"
+    return path if path.is_file() else None
 
 
 def _backbone(arch: Architecture):
@@ -109,29 +93,114 @@ def _backbone(arch: Architecture):
     return apps.InceptionV3(**common)
 
 
-def build(arch: Architecture, out_dir: Path, seed: int = 0) -> dict:
-    """Build, pretrain and save the stand-in for `arch` into out_dir (replaced whole)."""
-    from ..compat import keras, tf
+def new_module(arch: Architecture):
+    """(module [0, 1] images -> pooled features, its backbone), randomly initialised."""
+    from ..compat import keras
 
-    started = time.perf_counter()
-    keras.utils.set_random_seed(seed)
     backbone = _backbone(arch)
     # Hub image modules take [0, 1]; Keras' MobileNet and Inception expect [-1, 1].
     inputs = keras.Input((None, None, 3), name="images")
     features = backbone(keras.layers.Rescaling(2.0, offset=-1.0)(inputs))
-    module = keras.Model(inputs, features, name=arch.name.replace(".", "_"))
+    return keras.Model(inputs, features, name=arch.name.replace(".", "_")), backbone
 
-    plan = PRETRAINING[arch.family]
-    for layer in backbone.layers:  # short pretraining: let BN's moving statistics catch up
-        if isinstance(layer, keras.layers.BatchNormalization):
-            layer.momentum = 0.9
-    head = keras.Sequential([module, keras.layers.Dense(len(SHAPES))])
-    head.compile(optimizer=keras.optimizers.Adam(plan.learning_rate), loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=["accuracy"])
+
+def _batchnorms(backbone):
+    from ..compat import keras
+
+    return [layer for layer in backbone.layers if isinstance(layer, keras.layers.BatchNormalization)]
+
+
+def pretrain(arch: Architecture, plan: Pretraining, seed: int = 0, log_every: int = 0, start_from: Optional[Path] = None):
+    """Train `arch` (fresh, or from saved weights) on the generated pretext task (never the
+    flower classes). Returns (module, backbone, {head: accuracy on fresh pretext images})."""
+    from ..compat import keras, tf
+
+    keras.utils.set_random_seed(seed)
+    module, backbone = new_module(arch)
+    if start_from:
+        _load_npz(module, start_from)
+    for layer in _batchnorms(backbone):  # short pretraining: let BN's moving statistics catch up
+        layer.momentum = 0.9
+    images = keras.Input((None, None, 3))
+    features = module(images)
+    heads = keras.Model(images, {name: keras.layers.Dense(n, name=name)(features) for name, n in generated.PRETEXT_HEADS.items()})
+    heads.compile(
+        # cosine decay: the last steps at a small rate settle the features the probe reads
+        optimizer=keras.optimizers.Adam(keras.optimizers.schedules.CosineDecay(plan.learning_rate, plan.steps, alpha=0.02)),
+        loss={name: keras.losses.SparseCategoricalCrossentropy(from_logits=True) for name in generated.PRETEXT_HEADS},
+        metrics={name: "accuracy" for name in generated.PRETEXT_HEADS},
+    )
     rng = np.random.default_rng(seed)
-    x, y = shape_batch(rng, plan.steps * plan.batch, plan.image_px)
-    history = head.fit(x, y, batch_size=plan.batch, epochs=1, verbose=0)
-    x_check, y_check = shape_batch(rng, 256, plan.image_px)
-    _, check_accuracy = head.evaluate(x_check, y_check, verbose=0)
+    x, y = generated.pretext_batch(rng, plan.pool, 128)
+
+    def prepare(image, labels):
+        image = tf.image.resize(tf.cast(image, tf.float32) / 255.0, (plan.image_px, plan.image_px))
+        return tf.image.random_flip_left_right(image, seed=seed), labels
+
+    data = tf.data.Dataset.from_tensor_slices((x, y)).shuffle(plan.pool, seed=seed).repeat().map(prepare).batch(plan.batch).prefetch(2)
+    epochs = max(1, plan.steps // log_every) if log_every else 1
+    heads.fit(data, steps_per_epoch=plan.steps // epochs, epochs=epochs, verbose=2 if log_every else 0)
+    del x
+    x_check, y_check = generated.pretext_batch(rng, 256, 128)
+    scores = heads.evaluate(tf.image.resize(x_check.astype(np.float32) / 255.0, (plan.image_px, plan.image_px)), y_check, verbose=0, return_dict=True)
+    accuracy = {k[: -len("_accuracy")]: round(float(v), 4) for k, v in scores.items() if k.endswith("_accuracy")}
+    return module, backbone, accuracy
+
+
+def calibrate_batchnorm(module, backbone, px: int, seed: int = 1, count: int = 96, chunk: int = 16) -> None:
+    """Set BatchNorm's moving statistics to the mean over generated pretext images at `px` of
+    their batch statistics: forward passes in training mode, no optimizer, weights unchanged.
+    Momentum k/(k+1) on chunk k makes the moving value the running mean over the chunks."""
+    from ..compat import tf
+
+    x, _ = generated.pretext_batch(np.random.default_rng(seed), count, 128)
+    layers = _batchnorms(backbone)
+    saved = [layer.momentum for layer in layers]
+    for k, start in enumerate(range(0, count, chunk)):
+        for layer in layers:
+            layer.momentum = k / (k + 1)
+        module(tf.image.resize(x[start:start + chunk].astype(np.float32) / 255.0, (px, px)), training=True)
+    for layer, momentum in zip(layers, saved):
+        layer.momentum = momentum
+
+
+def load_committed(arch: Architecture, path: Path):
+    """A module with the committed weights at `path`, after checking them against the hash file."""
+    expected = weights_index().get(path.name, {}).get("sha256")
+    actual = files.sha256_file(path)
+    if actual != expected:
+        raise HomeworkError(f"{path}: committed stand-in weights do not match weights.json (sha256 {actual[:12]}, expected {str(expected)[:12]}); rebuild with python -m homework.models.build_standins")
+    module, backbone = new_module(arch)
+    _load_npz(module, path)
+    return module, backbone
+
+
+def _load_npz(module, path: Path) -> None:
+    with np.load(path) as stored:
+        module.set_weights([stored[f"w{i:03d}"] for i in range(len(stored.files))])
+
+
+def save_weights(module, path: Path) -> None:
+    with files.atomic_path(path) as tmp:
+        with open(tmp, "wb") as handle:
+            np.savez(handle, **{f"w{i:03d}": w for i, w in enumerate(module.get_weights())})
+
+
+def build(arch: Architecture, out_dir: Path, seed: int = 0) -> dict:
+    """Build the stand-in for `arch` into out_dir (replaced whole): from the committed weights
+    when there are some, else pretrained here."""
+    from ..compat import tf
+
+    started = time.perf_counter()
+    plan = PRETRAINING[arch.family]
+    weights = committed_weights(arch)
+    if weights:
+        module, _ = load_committed(arch, weights)
+        pretraining = {"weights": f"{weights.name} sha256 {files.sha256_file(weights)[:16]}"}
+    else:
+        module, backbone, accuracy = pretrain(arch, plan, seed)
+        calibrate_batchnorm(module, backbone, plan.calibrate_px)
+        pretraining = {"pretext_accuracy": accuracy, "heads": dict(generated.PRETEXT_HEADS)}
 
     staging = out_dir.with_name(out_dir.name + ".partial")
     shutil.rmtree(staging, ignore_errors=True)
@@ -141,11 +210,11 @@ def build(arch: Architecture, out_dir: Path, seed: int = 0) -> dict:
         "recipe": recipe(arch),
         "parameters": int(module.count_params()),
         "output_size": int(module.output_shape[-1]),
-        "pretraining": {"loss": float(history.history["loss"][-1]), "shapes_accuracy": float(check_accuracy), "classes": len(SHAPES)},
+        "pretraining": pretraining,
         "build_seconds": round(time.perf_counter() - started, 2),
     }
     manifest["files"] = {p.relative_to(staging).as_posix(): files.sha256_file(p) for p in sorted(staging.rglob("*")) if p.is_file()}
-    files.write_json(staging / "hw5-manifest.json", manifest)
+    files.write_json(staging / MANIFEST, manifest)
     shutil.rmtree(out_dir, ignore_errors=True)
     staging.rename(out_dir)
     return manifest
@@ -154,7 +223,7 @@ def build(arch: Architecture, out_dir: Path, seed: int = 0) -> dict:
 def verify(path: Path) -> dict:
     """The manifest if every file it lists is present and unchanged, else {}."""
     try:
-        manifest = json.loads((path / "hw5-manifest.json").read_text())
+        manifest = json.loads((path / MANIFEST).read_text())
         for name, digest in manifest["files"].items():
             if files.sha256_file(path / name) != digest:
                 log.warning("%s: stand-in file %s is corrupt, rebuilding", path, name)

@@ -1,0 +1,78 @@
+"""Rebuild the committed stand-in weights (homework/models/standin_weights/).
+
+    python -m homework.models.build_standins [--arch mobilenet_0.50_224 mobilenet_v2_1.00_224]
+
+Pretrains each MobileNet stand-in on the generated pretext task (standins.PRETRAINING),
+calibrates its BatchNorm statistics at the size the tasks feed it, probes it on a freshly
+generated embedded flowers tree and writes <arch>.npz plus its sha256 and probe into
+weights.json. The probe is compared with probe.TARGETS and printed, so a
+rebuild that misses them is visible before it is committed. Takes about 10 minutes a model on 2 CPU cores.
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from .. import files
+from ..data import generated
+from ..settings import Settings
+from . import probe, standins
+from .registry import MOBILENET_V2, get_architecture
+
+DEFAULT = ("mobilenet_0.50_224", "mobilenet_v2_1.00_224")
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--arch", nargs="+", default=list(DEFAULT))
+    parser.add_argument("--steps", type=int, help="pretraining steps (default: the recipe's)")
+    parser.add_argument("--pool", type=int, help="distinct pretext images (default: the recipe's)")
+    parser.add_argument("--learning-rate", type=float, help="peak learning rate (default: the recipe's)")
+    parser.add_argument("--start-from", type=Path, help="continue from these weights (an <arch>.npz) instead of a fresh net")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--out", type=Path, default=standins.WEIGHTS_DIR)
+    args = parser.parse_args(argv)
+    settings = Settings()
+    args.out.mkdir(parents=True, exist_ok=True)
+    index_path = args.out / "weights.json"
+    index = json.loads(index_path.read_text()) if index_path.is_file() else {}
+    with tempfile.TemporaryDirectory() as tmp:
+        flowers, _ = generated.write_tree(Path(tmp), "flower_photos", settings.flowers_images_per_class, settings.flowers_image_px)
+        for name in args.arch:
+            arch = get_architecture(name)
+            plan = standins.PRETRAINING[arch.family]
+            plan = dataclasses.replace(plan, steps=args.steps or plan.steps, pool=args.pool or plan.pool, learning_rate=args.learning_rate or plan.learning_rate)
+            started = time.perf_counter()
+            continued = ""
+            if args.start_from:
+                previous = json.loads((args.start_from.parent / "weights.json").read_text()).get(args.start_from.name, {})
+                continued = f", continuing from weights sha256 {files.sha256_file(args.start_from)[:12]} ({previous.get('recipe', 'unknown recipe')})"
+            module, backbone, accuracy = standins.pretrain(arch, plan, seed=args.seed, log_every=300, start_from=args.start_from)
+            standins.calibrate_batchnorm(module, backbone, plan.calibrate_px)
+            px = settings.transfer_image_size if arch.name == MOBILENET_V2.name else arch.input_size
+            result = probe.probe_module(module, px, flowers)
+            target = probe.TARGETS[arch.family]
+            print(f"{arch.name}: pretext {accuracy}, flowers probe {result['accuracy']:.3f} at {px}px (target {target}), "
+                  f"colour histogram {result['colour_histogram']:.3f}, {time.perf_counter() - started:.0f}s", flush=True)
+            if result["accuracy"] < target:
+                print(f"{arch.name}: probe below target (checks/test_inputs.py will fail with these weights)", file=sys.stderr)
+            path = args.out / f"{arch.name}.npz"
+            standins.save_weights(module, path)
+            index[path.name] = {
+                "sha256": files.sha256_file(path),
+                "recipe": standins.describe(arch, plan) + continued,
+                "pretext_accuracy": accuracy,
+                "probe": {k: result[k] for k in ("accuracy", "colour_histogram", "image_px", "images")},
+                "rebuild": " ".join(["python -m homework.models.build_standins"] + (argv if argv is not None else sys.argv[1:])),
+            }
+            files.write_json(index_path, index)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
