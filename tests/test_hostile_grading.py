@@ -259,3 +259,11 @@ def test_a_text_file_with_no_question_is_not_a_silent_zero(tmp_path, capsys):
     path.write_text("Lab notes: installed TensorFlow, ran the scripts, everything worked.\n")
     assert main(["grade", str(path)]) == 0
     assert "none of the 13 questions was found" in capsys.readouterr().out
+
+
+def test_a_terse_list_of_claims_is_an_answer_not_stuffing(rubric):
+    qs = list(rubric.questions.values())
+    g = grade(rubric.questions[3], "ImageNet: image database, 14,197,122 images, 21,841 classes, WordNet hierarchy", qs)
+    assert g.score == 3 and "a terse list of phrases" in g.review
+    g = grade(rubric.questions[10], "few images, many images, 90%, per class, accuracy", qs)
+    assert g.score <= 0.2 * g.max_score and "a list of terms, not sentences" in g.review

@@ -35,6 +35,7 @@ MEASUREMENT_UNITS = ("%", "s", "ms", "min", "step", "x", "img/s")
 LONG_ANSWER_WORDS = 60
 VERY_LONG_ANSWER_WORDS = 1500
 LIST_FACTOR = 0.1  # a bare list of terms, or keywords of other questions, earns at most this share
+TERSE_CLAIMS = 0.75  # a list whose items are mostly claims ("14 million images") is a terse answer, not stuffing
 
 
 class RubricError(HomeworkError):
@@ -371,7 +372,7 @@ def grade(question: Question, answer: str, others: Optional[List[Question]] = No
         if credit < 1:
             missing.append(fact.describe)
     score = min(score, question.points)
-    review, factor, shape_note = _shape(question, text, others or [], score)
+    review, factor, shape_note = _shape(question, text, others or [], score, bool(contradictions))
     if hedged_facts or (contradictions and found):
         review.append("facts and contradictions together")
     score = _half_steps(score * factor) if factor < 1 else score
@@ -383,7 +384,8 @@ def grade(question: Question, answer: str, others: Optional[List[Question]] = No
                          tuple(dict.fromkeys(contradictions)), feedback, (), tuple(evidence), tuple(dict.fromkeys(review)), confidence)
 
 
-def _shape(question: Question, text: str, others: List[Question], score: float) -> Tuple[List[str], float, str]:
+def _shape(question: Question, text: str, others: List[Question], score: float,
+           contradicted: bool = False) -> Tuple[List[str], float, str]:
     """(review reasons, score factor, note): does the answer say something about this question?"""
     review: List[str] = []
     ws = T.words(text)
@@ -391,7 +393,11 @@ def _shape(question: Question, text: str, others: List[Question], score: float) 
         return [f"unusually long answer ({len(ws)} words)"], 1.0, ""
     foreign = _foreign_questions(question, text, others)
     if T.is_term_list(text):
-        return ["a list of terms, not sentences"], LIST_FACTOR, "a list of terms without sentences earns little"
+        parts = T.items(text)
+        claims = sum(T.informative_item(p) for p in parts) / len(parts)
+        if claims < TERSE_CLAIMS or foreign or contradicted:
+            return ["a list of terms, not sentences"], LIST_FACTOR, "a list of terms without sentences earns little"
+        review.append("a terse list of phrases")
     if len(foreign) >= 4:
         return ["keywords of other questions"], LIST_FACTOR, f"carries the keywords of {len(foreign)} other questions"
     q_words = {w for w in T.words(question.text) if w not in T.STOPWORDS and len(w) > 3}

@@ -111,7 +111,7 @@ there their they we i you he she our my your if when where how why not no only j
 after before over under up down out through""".split())
 _CODE = re.compile(r"`[^`\n]{0,300}`|--[\w-]{1,60}(?:=\S{0,200})?|\b\w{1,60}=\S{0,200}")
 _WORD = re.compile(r"[A-Za-z][A-Za-z'-]{0,60}|\d[\d.,]{0,30}")
-_ITEM_SPLIT = re.compile(r"[,;\n•|]+|\s-\s|\s+/\s+")
+_ITEM_SPLIT = re.compile(r"(?:[;\n•|]|,(?!\d))+|\s-\s|\s+/\s+")  # "14,197,122" is one item
 
 
 def words(text: str) -> List[str]:
@@ -132,3 +132,12 @@ def is_term_list(text: str) -> bool:
         return False
     function = sum(w in STOPWORDS for w in ws)
     return function / len(ws) < 0.2 and max(len(words(p)) for p in parts) <= 4
+
+
+SCALE_WORDS = frozenset({"thousand", "million", "millions", "billion", "k", "m", "mil", "bn"})
+
+
+def informative_item(item: str) -> bool:
+    """'14 million images', 'image database' make a claim; '14 million', 'depthwise' are bare terms."""
+    ws = [w for w in words(item) if w not in SCALE_WORDS and w not in STOPWORDS]
+    return len(ws) >= 2 and any(w[0].isalpha() for w in ws)
