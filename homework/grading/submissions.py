@@ -222,6 +222,8 @@ def _clean_answer(lines: List[str], question: Question) -> str:
 
 
 _NUMBERED = re.compile(r"^[ \t]{0,3}(?:#{1,6}[ \t]*)?(?:\*\*|__)?(?:(?:question|q)[ \t]*)?(\d{1,2})[.):][ \t]+(.{0,400})", re.IGNORECASE)
+_TABLE_ROW = re.compile(r"^[ \t]{0,3}\|[ \t]*(?:\*\*|__)?(?:(?:question|q)[ \t]*)?(\d{1,2})(?:\*\*|__)?[ \t]*[.):]?[ \t]*\|(.*)$",
+                        re.IGNORECASE)
 _LABELLED = re.compile(r"^[ \t]{0,3}(?:#{1,6}[ \t]*)?(?:\*\*|__)?(?:question|q)[ \t]*(\d{1,2})\b[ \t]*[.):*_-]*[ \t]*$", re.IGNORECASE)
 PARAPHRASE_WORDS = 0.34  # share of the question's content words a paraphrased question line shares
 
@@ -255,7 +257,12 @@ def read_writeup(text: str, source: str, rubric: Rubric) -> Answers:
     for qid, index in anchors.items():
         q = rubric.questions[qid]
         body = bodies[index][1]
-        same_line = body[_question_end(q.text, body):] if located[qid] == "text" else _after_question(body)
+        row = _TABLE_ROW.match(lines[index]) if located[qid] != "text" else None
+        if row:  # | 4 | the question | the answer |  or  | 4 | the answer |
+            cells = [c.strip() for c in row.group(2).split("|") if c.strip()]
+            same_line = cells[-1] if cells else ""
+        else:
+            same_line = body[_question_end(q.text, body):] if located[qid] == "text" else _after_question(body)
         heading = _HEADING.match(lines[index])
         end = len(lines)
         following = [s for s in starts if s > index]
@@ -285,7 +292,7 @@ def _anchor_by_structure(lines, bodies, rubric: Rubric, q_words, anchors: Dict[i
     ("4. **What is the difference between MobileNet and GoogLeNet?**"), or a question line that
     shares many of the question's words, in the order of the homework."""
     ids = sorted(rubric.questions)
-    candidates = [i for i, (_, body) in enumerate(bodies) if _LABELLED.match(lines[i])
+    candidates = [i for i, (_, body) in enumerate(bodies) if _LABELLED.match(lines[i]) or _TABLE_ROW.match(lines[i])
                   or (len(body) >= 3 and (_NUMBERED.match(lines[i]) or _question_like(body)))]
     words = {i: _content_words(bodies[i][1][:400]) for i in candidates}
 
@@ -304,7 +311,7 @@ def _anchor_by_structure(lines, bodies, rubric: Rubric, q_words, anchors: Dict[i
             if index <= lo or index >= hi or index in taken:
                 continue
             m = _NUMBERED.match(lines[index])
-            label = _LABELLED.match(lines[index])
+            label = _LABELLED.match(lines[index]) or _TABLE_ROW.match(lines[index])
             body = bodies[index][1]
             shared = len(q_words[qid] & words[index]) / max(1, len(q_words[qid]))
             if label and int(label.group(1)) == qid:  # "## Question 4" on its own line
