@@ -28,7 +28,8 @@ FULL = [2, 3, 3, 4, 2, 2, 3, 3, 3, 2, 3, 3, 3]
     ("paraphrased_numbered.md", FULL),
     ("homework_text_inline.md", FULL),
     ("headings_paraphrased.md", FULL),
-    ("table_of_answers.md", FULL),  # | 1 | the answer |: found by its number, in order  # "## Question 4" + a paraphrase below it, "## Question 7" alone
+    ("table_of_answers.md", FULL),
+    ("numbered_answers_only.md", FULL),  # "4. MobileNet is ...": no question text, the homework's own numbering  # | 1 | the answer |: found by its number, in order  # "## Question 4" + a paraphrase below it, "## Question 7" alone
 ])
 def test_per_question_scores(rubric, name, expected):
     grades = grader.grade_submission(WRITEUPS / name)

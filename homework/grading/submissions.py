@@ -280,6 +280,8 @@ def read_writeup(text: str, source: str, rubric: Rubric) -> Answers:
 
 def _after_question(body: str) -> str:
     """What follows a paraphrased question on its line: after its '?', its bold end or a spaced dash."""
+    if not _question_like(body):
+        return body  # a numbered answer with no question on its line
     for marker in ("?**", "**", "?__", "__", "?"):
         i = body.find(marker, 2 if marker in ("**", "__") else 0)
         if i >= 0:
@@ -295,6 +297,13 @@ def _anchor_by_structure(lines, bodies, rubric: Rubric, q_words, anchors: Dict[i
     candidates = [i for i, (_, body) in enumerate(bodies) if _LABELLED.match(lines[i]) or _TABLE_ROW.match(lines[i])
                   or (len(body) >= 3 and (_NUMBERED.match(lines[i]) or _question_like(body)))]
     words = {i: _content_words(bodies[i][1][:400]) for i in candidates}
+    numbered = [(i, int(m.group(1))) for i, m in ((i, _NUMBERED.match(lines[i])) for i in candidates) if m]
+    numbers = [n for _, n in numbered]
+    # answers numbered 1..13 without the questions: trust the numbering when it is the homework's own
+    # (increasing, covering most questions, and agreeing with every question found by its text)
+    bare_ok = (numbers == sorted(set(numbers)) and len(set(numbers) & set(ids)) >= len(ids) // 2
+               and all(anchors.get(n, i) == i for i, n in numbered if n in anchors or i in anchors.values())
+               and all(n == qid for qid, i in anchors.items() for j, n in numbered if j == i))
 
     def window(qid: int):
         before = [anchors[i] for i in ids if i < qid and i in anchors]
@@ -317,7 +326,7 @@ def _anchor_by_structure(lines, bodies, rubric: Rubric, q_words, anchors: Dict[i
             if label and int(label.group(1)) == qid:  # "## Question 4" on its own line
                 best = (index, "numbering")
                 break
-            if m and int(m.group(1)) == qid and (_question_like(body) or shared >= 0.2):
+            if m and int(m.group(1)) == qid and (bare_ok or _question_like(body) or shared >= 0.2):
                 best = (index, "numbering")
                 break
             if shared >= PARAPHRASE_WORDS and _question_like(body) and (best is None or best[1] != "numbering"):
