@@ -28,9 +28,12 @@ def _standin_probes(settings):
 def test_standin_features_carry_the_flower_classes(settings):
     """5-fold logistic regression on frozen features, at the size each task feeds the module,
     over at least 100 test images in all (chance is 0.2)."""
+    below = []
     for arch, record in _standin_probes(settings).items():
         assert record["images"] >= 100 and record["folds"] == 5, record
-        assert record["accuracy"] >= probe.TARGETS[arch.family], f"{arch.name}: probe {record['accuracy']:.3f} at {record['image_px']}px"
+        if record["accuracy"] < probe.TARGETS[arch.family]:
+            below.append(f"{arch.name} {record['accuracy']:.3f} at {record['image_px']}px (needs {probe.TARGETS[arch.family]})")
+    assert not below, "stand-in features too weak for the flowers: " + "; ".join(below)
 
 
 def test_colour_alone_does_not_tell_the_flowers_apart(settings):
