@@ -35,7 +35,12 @@ def test_every_kind_the_issue_names_is_in_the_set():
         assert needed <= found and found & {"right_other_words"}, (qid, needed - found)
 
 
-def test_calibrate_command_prints_the_table(capsys):
-    assert main(["grade", "--calibrate"]) == 0
+def test_calibrate_command_prints_the_table(capsys, tmp_path, result):
+    assert "PASS" in result.table() and result.table().count("\n") > 14
+    small = tmp_path / "set.yaml"  # the command itself, on a set small enough to be quick
+    small.write_text("questions:\n  13:\n    - {kind: right, ta: 3, why: all, answer: \"--input_layer=Mul --input_height=299 "
+                     "--input_width=299; yes, TensorBoard shows the Mul node\"}\n"
+                     "    - {kind: keyword_stuffed, ta: 0, why: terms, answer: \"Mul, input, 224, 299, TensorBoard, yes, no\"}\n")
+    assert main(["grade", "--calibrate", "--calibration-set", str(small)]) == 0
     out = capsys.readouterr().out
-    assert "MAE" in out and "PASS" in out and out.count("\n") > 14
+    assert "MAE 0.00" in out and "PASS" in out
