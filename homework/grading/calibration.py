@@ -150,6 +150,6 @@ def _writeups(rubric: Rubric, cases: List[Case]) -> List[WriteUp]:
                 path = Path(tmp) / f"{k}.md"
                 path.write_text(text, encoding="utf-8")
                 grades = grader.grade_submission(path, rubric=rubric)
-                missed = sum(1 for g in grades.questions if not g.answered and chosen[g.id].ta > 0)
+                missed = sum(1 for g in grades.questions if not g.answered and g.id in chosen and chosen[g.id].ta > 0)
                 out.append(WriteUp(shape, sum(c.ta for c in chosen.values()), grades.score, missed))
     return out
