@@ -1,5 +1,12 @@
 """Part 2 (TF1): retrain the last layer on cached bottlenecks at three learning rates, export a
-frozen graph that labels images, CPU vs GPU, Inception v3's input layer, your own images."""
+frozen graph that labels images, CPU vs GPU, Inception v3's input layer, your own images.
+
+Margins: accuracies are claimed on at least MIN_TEST_IMAGES test images (the embedded profile
+splits its flowers 20/20 for that); the learning-rate facts are read from whole-validation-set
+curves smoothed over several evaluations (homework/tasks/retrain_curves.py states their
+margins); the own-images gain must exceed two of its standard errors."""
+import math
+
 import pytest
 
 from homework.data import trees
@@ -7,10 +14,18 @@ from homework.data.images import load_image_tree
 from homework.tasks import devices, retrain_experiments as experiments
 from homework.tasks.retrain import RetrainConfig, retrain
 
+LEARNED = {"embedded": 0.85, "real": 0.80}  # test accuracy at 0.01 that counts as "it learned"
+MIN_TEST_IMAGES = 80  # the accuracy's standard error is then at most 0.04 around 0.85
+
 
 @pytest.fixture(scope="module")
 def workdir(tmp_path_factory):
     return tmp_path_factory.mktemp("retrain")
+
+
+@pytest.fixture(scope="module")
+def tree(settings):
+    return load_image_tree(trees.flowers(settings).root, settings.validation_percentage, settings.testing_percentage, settings.cache_dir)
 
 
 @pytest.fixture(scope="module")
@@ -22,13 +37,23 @@ def sweep(settings, workdir, store):
 
 @pytest.mark.weight(2)
 def test_every_rate_gives_a_usable_graph_or_recorded_evidence(sweep, settings):
+    rates, facts = sweep.details["rates"], sweep.details["facts"]
     assert set(sweep.details["checks"]) == {f"{rate:g}" for rate in settings.learning_rates}
     for rate, check in sweep.details["checks"].items():
-        metrics = sweep.details["rates"][rate]
         if check["usable"]:
             assert len(check["top"]) == min(5, len(sweep.details["runs"][0].details["labels"])) and 0.99 < sum(s for _, s in check["top"]) <= 1.01
         else:  # a failed graph must come with its evidence
-            assert check["error"] and (metrics["diverged"] or metrics["oscillating"]), (rate, check, metrics)
+            assert check["error"] and (rates[rate]["diverged"] or rates[rate]["oscillating"] or facts.get("unstable")), (rate, check, rates[rate])
+    tested = sweep.metrics["test_images"]
+    assert tested >= MIN_TEST_IMAGES, f"{tested} test images: too few to claim an accuracy (settings testing_percentage, flowers_images_per_class)"
+    if "0.01" in rates:  # it learns at the codelab's rate
+        accuracy = rates["0.01"]["final_test_accuracy"]
+        error = math.sqrt(accuracy * (1 - accuracy) / tested)
+        assert accuracy >= LEARNED[settings.profile], f"test accuracy {accuracy:.3f} (standard error {error:.3f}, {tested} images) at 0.01"
+    if "0.005" in rates and "0.01" in rates:  # half the rate needs more steps to get as far
+        assert facts["slower"], facts["slower_note"]
+    if "1" in rates:  # 1.0 is unstable, and the curves show it
+        assert facts["unstable"], (facts["unstable_evidence"], facts["late_loss_ratio"], facts["accuracy_swing"])
 
 
 def test_runs_log_like_the_codelab(sweep, settings):
@@ -37,7 +62,7 @@ def test_runs_log_like_the_codelab(sweep, settings):
     for run in sweep.details["runs"]:
         assert run.metrics["evaluations"] == expected == len(run.details["curves"]["validation_accuracy"])
         assert run.details["curves"]["step"][-1] == steps - 1
-        assert 0 < run.metrics["steps_to_plateau"] <= steps
+        assert run.metrics["steps_to_plateau"] is None or 0 < run.metrics["steps_to_plateau"] <= steps
 
 
 def test_labels_file_and_summaries(sweep):
@@ -49,14 +74,27 @@ def test_labels_file_and_summaries(sweep):
         assert any((Path(run.artifacts["summaries_dir"]) / folder).glob("events.out.tfevents.*"))
 
 
-def test_sweep_made_one_bottleneck_pass(sweep):
-    caches = [run.details["cache"] for run in sweep.details["runs"]]
-    assert all(c == caches[0] for c in caches)  # one pass shared by every rate
-    assert caches[0]["hits"] + caches[0]["misses"] + caches[0]["corrupt_rebuilt"] == caches[0]["images"]
+def test_sweep_made_one_bottleneck_pass(sweep, settings, tree, tmp_path):
+    cache = sweep.details["cache"]
+    assert all(run.details["cache"] == cache for run in sweep.details["runs"])  # one pass shared by every rate
+    assert cache["extractor_images"] == cache["misses"] + cache["corrupt_rebuilt"]  # the extractor saw exactly the uncached images
+    # On a cold cache the extractor sees every image of the tree once for the whole sweep, on a warm one none;
+    # a warm run still reports the throughput of the pass that computed the bottlenecks.
+    import dataclasses
+
+    subset = dataclasses.replace(tree, entries=tree.entries[:70])
+    configs = [experiments.base_config(settings, tmp_path, f"lr_{rate:g}", learning_rate=rate, how_many_training_steps=20,
+                                       bottleneck_dir=str(tmp_path / "bottlenecks")) for rate in settings.learning_rates]
+    cold = retrain(configs, settings, tree=subset, echo=lambda line: None)
+    warm = retrain(configs, settings, tree=subset, echo=lambda line: None)
+    assert [run.details["cache"]["extractor_images"] for run in cold] == [70] * len(configs)
+    assert [run.details["cache"]["extractor_images"] for run in warm] == [0] * len(configs)
+    assert warm[0].details["cache"]["hits"] == 70 and warm[0].details["cache"]["throughput_from"].startswith("cache metadata")
+    assert cold[0].timings["bottleneck_images_per_s"] > 0
+    assert warm[0].timings["bottleneck_images_per_s"] == pytest.approx(cold[0].timings["bottleneck_images_per_s"])
 
 
-def test_rerun_reuses_the_cache_and_rebuilds_a_corrupt_entry(sweep, settings, workdir):
-    tree = load_image_tree(trees.flowers(settings).root, cache_dir=settings.cache_dir)
+def test_rerun_reuses_the_cache_and_rebuilds_a_corrupt_entry(sweep, settings, workdir, tree):
     config = experiments.base_config(settings, workdir, "rerun", how_many_training_steps=20)
     from homework.tasks.bottlenecks import BottleneckCache
     from homework.tasks.retrain_extractor import load_extractor
@@ -77,30 +115,50 @@ def test_cpu_vs_gpu(settings, store):
 
     if gpus:
         assert result.metrics["gpu_ran"] and result.details["legs"]["gpu"]["gpus_visible"] > 0
-    else:
-        assert "no GPU" in result.details["legs"]["gpu"]["skipped"] and not result.metrics["gpu_ran"]
+    else:  # no GPU anywhere (a GPU only the driver sees failed above, in cpu_vs_gpu, naming the cause)
+        assert not result.metrics["gpu_ran"]
+        pytest.skip(f"CPU leg measured; {result.details['legs']['gpu']['skipped']}")
 
 
 @pytest.mark.weight(2)
 def test_inception_input_layer_read_off_the_graph(settings, workdir, store):
-    result = experiments.inception(settings, workdir, echo=lambda line: None)
+    """The input layer comes from the exported GraphDef by a reader that never sees the registry
+    (label_image.inspect_input); TensorFlow itself then confirms it: an image of that size fed
+    there gives final_result, an image of another size is refused. (Inception runs in a child
+    process, which gives its memory back when it ends.)"""
+    result = experiments.in_child_process(experiments.inception, settings, workdir)
     store("retrain_inception", result)
-    assert tuple(result.details["input_layer"].values()) == ("Mul", 299, 299)
+    layer = result.details["input_layer"]
+    fed = result.details["checks"]["tensorflow_feed"]
+    assert fed["shape"] == [1, 5] and abs(fed["scores_sum"] - 1) < 1e-4 and fed["smaller_refused"], fed
     assert result.details["checks"]["label_with_inspected_input"]["usable"]
     failure = result.details["checks"]["label_with_mobilenet_defaults"]
-    assert not failure["usable"] and "Mul" in failure["error"] and "299x299" in failure["error"] and "\n" not in failure["error"]
+    where = f"{layer['height']}x{layer['width']}"
+    assert not failure["usable"] and f"'{layer['name']}'" in failure["error"] and where in failure["error"] and "\n" not in failure["error"]
+    assert result.timings["bottleneck_images_per_s"] > 0  # measured by a pass that ran, even when the cache served every image
 
 
 def test_own_images_accuracy_against_images_per_class(settings, workdir, store):
+    """Question 10: at each count, several random draws of that many training images per class
+    against one fixed held-out set. On the generated fruit tree (embedded), accuracy must rise from
+    the smallest to the largest count by more than two standard errors of the gain."""
+    if trees.own_images(settings) is None:
+        pytest.skip("question 10 needs your own photos: hw5 run --profile real --own-images-dir PATH (one folder per class)")
     result = experiments.own_images(settings, workdir, echo=lambda line: None)
     store("retrain_own_images", result)
     rows = result.details["rows"]
-    assert [row["images_per_class"] for row in rows] == sorted(settings.own_images_per_class)
-    assert all(row["test_images"] == 3 * experiments.OWN_HELD_OUT and 0 <= row["final_test_accuracy"] <= 1 for row in rows)
+    counts = sorted(set(settings.own_images_per_class))
+    assert [row["images_per_class"] for row in rows] == [n for n in counts if n not in result.provenance["counts_skipped"]]
+    assert len({row["test_images"] for row in rows}) == 1  # one fixed held-out set for every count
+    assert all(len(row["draws"]) == experiments.OWN_DRAWS and 0 <= row["final_test_accuracy"] <= 1 for row in rows)
+    if not settings.own_images_dir:  # the stand-in tree is built to show the effect; a student's photos are reported, not judged
+        lo, hi = counts[0], counts[-1]
+        gain, error = result.metrics[f"gain_{lo}_to_{hi}"], result.metrics[f"gain_{lo}_to_{hi}_standard_error"]
+        assert rows[0]["test_images"] >= 100
+        assert gain > 2 * error, f"accuracy {rows[0]['final_test_accuracy']:.3f} at {lo} and {rows[-1]['final_test_accuracy']:.3f} at {hi} per class (gain standard error {error:.3f})"
 
 
-def test_distortions_bypass_the_cache(settings, workdir):
-    tree = load_image_tree(trees.flowers(settings).root, cache_dir=settings.cache_dir)
+def test_distortions_bypass_the_cache(settings, workdir, tree):
     config = experiments.base_config(settings, workdir, "distorted", how_many_training_steps=3, train_batch_size=8,
                                      flip_left_right=True, random_crop=10, random_scale=10, random_brightness=10)
     assert isinstance(config, RetrainConfig) and config.distorted
@@ -109,14 +167,13 @@ def test_distortions_bypass_the_cache(settings, workdir):
 
 
 @pytest.mark.weight(0)  # timing, not graded
-def test_benchmark_bottleneck_pass(benchmark, settings):
+def test_benchmark_bottleneck_pass(benchmark, settings, tree):
     """Images per second through the frozen extractor (the phase where a GPU pays off); calibrated rounds."""
     import numpy as np
 
     from homework.data.images import load_rgb
     from homework.tasks.retrain_extractor import Extractor, load_extractor
 
-    tree = load_image_tree(trees.flowers(settings).root, cache_dir=settings.cache_dir)
     config = RetrainConfig(image_dir=str(tree.root), architecture=settings.architecture)
     extractor = Extractor(load_extractor(config, settings))
     size = extractor.frozen.input_size

@@ -9,7 +9,7 @@ from homework.errors import HomeworkError
 from homework.models.frozen import codelab_extractor
 from homework.models.registry import get_architecture
 from homework.tasks.bottlenecks import BottleneckCache
-from homework.tasks.label_image import inspect_input, label_image, read_graph_def
+from homework.tasks.label_image import InputLayer, inspect_input, label_image, read_graph_def
 from homework.tasks.retrain import RetrainConfig, retrain
 from helpers import make_jpeg
 
@@ -131,3 +131,104 @@ def test_label_image_errors_are_one_line(tmp_path, tree_dir, settings):
 def test_a_sweep_may_differ_only_in_rate_and_outputs(settings, tree_dir):
     with pytest.raises(HomeworkError, match="not --train_batch_size"):
         retrain([RetrainConfig(image_dir=str(tree_dir)), RetrainConfig(image_dir=str(tree_dir), train_batch_size=10)], settings)
+
+
+def test_input_layer_is_read_off_the_graph_not_the_registry():
+    """Names and sizes no registry entry has: a float placeholder, and a decode -> resize -> normalise path."""
+    from homework.compat import tf, v1
+
+    with tf.Graph().as_default() as graph:
+        x = v1.placeholder(tf.float32, [None, 123, 150, 3], name="my_photo")
+        other = v1.placeholder(tf.float32, [None, 64, 64, 3], name="unused_input")  # the output does not depend on it
+        tf.nn.softmax(tf.reduce_mean(x, [1, 2]), name="final_result")
+        del other
+    assert inspect_input(graph.as_graph_def(), "final_result") == InputLayer("my_photo", 123, 150)
+    with tf.Graph().as_default() as graph:
+        jpeg = v1.placeholder(tf.string, [], name="bytes_in")
+        image = tf.expand_dims(tf.cast(tf.io.decode_jpeg(jpeg, channels=3), tf.float32), 0)
+        resized = v1.image.resize_bilinear(image, [77, 91])
+        normalised = tf.multiply(tf.subtract(resized, 10.0), 0.5, name="scaled_pixels")
+        tf.nn.softmax(tf.reduce_mean(normalised, [1, 2]), name="final_result")
+    assert inspect_input(graph.as_graph_def()) == InputLayer("scaled_pixels", 77, 91)
+    with tf.Graph().as_default() as graph:
+        tf.nn.softmax(v1.placeholder(tf.float32, [None, 10], name="vector"), name="final_result")
+    with pytest.raises(HomeworkError, match="no image input"):
+        inspect_input(graph.as_graph_def())
+
+
+def test_codelab_inception_archive_input_read_without_tensorflow_import():
+    """The codelab's own Inception layout (DecodeJpeg path ending in Mul) read from the GraphDef protobuf."""
+    assert inspect_input(tiny_codelab_graph("inception")) == InputLayer("Mul", 299, 299)
+    assert inspect_input(tiny_codelab_graph("mobilenet")) == InputLayer("input", 224, 224)
+
+
+def test_log_lines_appear_while_training(tmp_path, tree_dir, settings):
+    """Each evaluation's lines are echoed as it happens, not all at the end."""
+    import time
+
+    write_archive(tmp_path / "models", "mobilenet_0.50_224", tiny_codelab_graph("mobilenet"))
+    config = RetrainConfig(image_dir=str(tree_dir), architecture="mobilenet_0.50_224", model_dir=str(tmp_path / "models"),
+                           how_many_training_steps=3000, learning_rate=0.0001, bottleneck_dir=str(tmp_path / "bn"),
+                           output_graph=str(tmp_path / "g.pb"), output_labels=str(tmp_path / "l.txt"), summaries_dir=str(tmp_path / "logs"))
+    seen = []
+    (run,) = retrain([config], settings, echo=lambda line: seen.append((time.perf_counter(), line)))
+    steps = [t for t, line in seen if ": Step " in line]
+    assert len(steps) == 3 * run.metrics["evaluations"] and seen[-1][1].startswith("Final test accuracy = ")
+    assert steps[-1] - steps[0] > 0.3 * run.timings["training_s"]  # spread over the training, not printed at once
+
+
+def test_progress_is_quiet_off_a_terminal_and_says_rate_and_time_left():
+    import io
+
+    from homework.tasks.retrain_extractor import Progress
+
+    stream = io.StringIO()
+    quiet = Progress("bottlenecks", 10, stream=stream)  # pytest captures stdout: not a terminal
+    quiet.advance(5)
+    quiet.close()
+    assert stream.getvalue() == ""
+    shown = Progress("bottlenecks", 10, stream=stream, enabled=True, every_s=0)
+    shown.advance(4)
+    shown.advance(6)
+    shown.close()
+    text = stream.getvalue()
+    assert "4/10 images" in text and "10/10 images" in text and "img/s" in text and "s left" in text and text.endswith("\n")
+
+
+def _curve(steps, loss, accuracy):
+    return {"step": list(steps), "validation_cross_entropy_full": list(loss), "validation_accuracy_full": list(accuracy)}
+
+
+def test_learning_rate_facts_from_curves():
+    """Gradient descent at half the rate follows the same path at half the speed; a rate far too
+    high swings. The facts hold on such curves, with noise, and fail when they do not."""
+    from homework.tasks.retrain_curves import learning_rate_facts
+
+    rng = np.random.default_rng(0)
+    steps = np.arange(0, 500, 10)
+    path = lambda t: 0.3 + 1.3 * np.exp(-t / 80)  # noqa: E731
+    noisy = lambda values: values + rng.normal(0, 0.01, len(values))  # noqa: E731
+    ref = _curve(steps, noisy(path(steps)), noisy(0.9 - 0.6 * np.exp(-steps / 80)))
+    low = _curve(steps, noisy(path(steps / 2)), noisy(0.9 - 0.6 * np.exp(-steps / 160)))
+    wild = _curve(steps, 5 + 4 * np.sin(steps), 0.5 + 0.2 * np.sign(np.sin(steps)))
+    facts = learning_rate_facts({"0.005": low, "0.01": ref, "1": wild}, validation_images=100)
+    assert facts["slower"] and facts["unstable"] and facts["unstable_evidence"]["loss_blew_up"]
+    assert facts["unstable_evidence"]["accuracy_oscillates"]
+    same = learning_rate_facts({"0.005": ref, "0.01": ref, "1": ref}, validation_images=100)
+    assert not same["slower"] and not same["unstable"]
+
+
+def test_own_images_split_is_fixed_and_skips_counts_that_do_not_fit(tmp_path):
+    from homework.data.images import load_image_tree
+    from homework.tasks.retrain_experiments import own_split
+
+    rng = np.random.default_rng(1)
+    for label, count in (("apples", 10), ("pears", 14)):
+        for i in range(count):
+            make_jpeg(tmp_path / "own" / label / f"IMG_{i:04d}.jpg", tuple(int(c) for c in rng.integers(0, 255, 3)))
+    tree = load_image_tree(tmp_path / "own", 0, 0)
+    held, pools, usable = own_split(tree, [3, 6, 12])
+    assert usable == [3, 6]  # 12 per class does not fit in 10 apples
+    assert not {e.path for e in held} & {e.path for pool in pools.values() for e in pool}
+    with pytest.raises(HomeworkError, match="'apples' has 10 images"):
+        own_split(tree, [20])

@@ -37,11 +37,20 @@ def flowers(settings: Settings) -> TreeSource:
     return generated_tree(settings, "flower_photos", settings.flowers_images_per_class, settings.flowers_image_px)
 
 
-OWN_HELD_OUT = 6  # own images per class kept for testing, whatever the training count
+OWN_HELD_OUT = 34  # generated own images per class kept for testing: 102 test images in three classes
 
 
-def own_images(settings: Settings) -> TreeSource:
-    """The generated fruit tree: enough images a class for the largest training count plus the held-out ones."""
+def own_images(settings: Settings) -> "TreeSource | None":
+    """Question 10's tree: the student's photos (setting own_images_dir, one folder per class);
+    in the embedded profile the generated fruit tree (enough images a class for the largest
+    training count plus the held-out ones); in the real profile without a folder, None."""
+    if settings.own_images_dir:
+        root = Path(settings.own_images_dir).expanduser()
+        if not root.is_dir():
+            raise HomeworkError(f"{root}: own images folder not found (setting own_images_dir, flag --own-images-dir)")
+        return TreeSource(root, f"folder: {root}", False)
+    if settings.profile == "real":
+        return None
     return generated_tree(settings, "own_images", max(settings.own_images_per_class) + OWN_HELD_OUT, settings.flowers_image_px)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import List, Tuple
+from typing import Dict, List, Optional, Tuple
 
 import numpy as np
 
@@ -45,28 +45,64 @@ def read_graph_def(path):
     return graph_def
 
 
-def inspect_input(graph_def) -> InputLayer:
-    """The image input by inspection: a float placeholder of rank 4 with a known height and
-    width, else (the codelab's Inception graph) the rank-4 float op its JPEG path feeds into."""
-    from ..compat import tf, v1
+FLOAT = 1  # DataType DT_FLOAT in the GraphDef protobuf
+DECODERS = {"DecodeJpeg", "DecodePng", "DecodeImage", "DecodeBmp", "DecodeGif"}
+PREPROCESSING = {"Cast", "ExpandDims", "ResizeBilinear", "ResizeBicubic", "ResizeNearestNeighbor", "Sub", "Mul",
+                 "RealDiv", "Div", "Identity", "Squeeze"}
+RESIZES = {"ResizeBilinear", "ResizeBicubic", "ResizeNearestNeighbor"}
 
-    with tf.Graph().as_default() as graph:
-        v1.import_graph_def(graph_def, name="")
-        candidates = []
-        for op in graph.get_operations():
-            if not op.outputs:
-                continue
-            out = op.outputs[0]
-            if out.dtype != tf.float32 or out.shape.rank != 4 or None in out.shape.as_list()[1:3] or out.shape[3] != 3:
-                continue
-            upstream_is_decoder = any(inp.op.type in ("Sub", "ResizeBilinear", "DecodeJpeg", "Cast", "ExpandDims") for inp in op.inputs)
-            rank = 0 if op.type == "Placeholder" else 1 if upstream_is_decoder and op.type == "Mul" else None
-            if rank is not None:
-                candidates.append((rank, op.name, out.shape[1], out.shape[2]))
-        if not candidates:
-            raise HomeworkError("graph has no image input (a float [batch, height, width, 3] placeholder)")
-        _, name, height, width = min(candidates)
-        return InputLayer(name, int(height), int(width))
+
+def inspect_input(graph_def, output_layer: str = "") -> InputLayer:
+    """The image input read off the GraphDef alone (no registry, no TensorFlow import): a float
+    placeholder [batch, height, width, 3] with a known height and width that the output depends
+    on; else, in a graph that takes encoded image bytes (the codelab's Inception v3), the op at
+    the end of the decode -> cast -> resize -> normalise path, i.e. the tensor the network
+    proper reads, with the height and width its resize produces."""
+    nodes = {node.name: node for node in graph_def.node}
+    upstream = _ancestors(nodes, output_layer) if output_layer in nodes else set(nodes)
+    for node in graph_def.node:
+        if node.op == "Placeholder" and node.name in upstream and node.attr["dtype"].type == FLOAT:
+            dims = [d.size for d in node.attr["shape"].shape.dim]
+            if len(dims) == 4 and dims[3] == 3 and dims[1] > 0 and dims[2] > 0:
+                return InputLayer(node.name, int(dims[1]), int(dims[2]))
+    consumers: Dict[str, list] = {}
+    for node in graph_def.node:
+        for name in node.input:
+            consumers.setdefault(_node_name(name), []).append(node)
+    for node in graph_def.node:
+        if node.op in DECODERS and node.name in upstream:
+            end, size = node, None
+            while len(consumers.get(end.name, [])) == 1 and consumers[end.name][0].op in PREPROCESSING:
+                end = consumers[end.name][0]
+                if end.op in RESIZES:
+                    size = _int_constant(nodes.get(_node_name(end.input[1])))
+            if end is not node and size is not None and len(size) == 2:
+                return InputLayer(end.name, int(size[0]), int(size[1]))
+    raise HomeworkError("graph has no image input (a float [batch, height, width, 3] placeholder, or a decode and resize path)")
+
+
+def _node_name(tensor: str) -> str:
+    return tensor.lstrip("^").split(":")[0]
+
+
+def _ancestors(nodes: dict, name: str) -> set:
+    seen, todo = set(), [name]
+    while todo:
+        current = todo.pop()
+        if current in seen or current not in nodes:
+            continue
+        seen.add(current)
+        todo += [_node_name(i) for i in nodes[current].input]
+    return seen
+
+
+def _int_constant(node) -> "Optional[List[int]]":
+    if node is None or node.op != "Const":
+        return None
+    tensor = node.attr["value"].tensor
+    if tensor.int_val:
+        return list(tensor.int_val)
+    return np.frombuffer(tensor.tensor_content, "<i4").tolist() if tensor.tensor_content else None
 
 
 def label_image(
@@ -84,7 +120,7 @@ def label_image(
     from ..compat import session_config, tf, v1
 
     graph_def = read_graph_def(graph)
-    expected = inspect_input(graph_def)
+    expected = inspect_input(graph_def, output_layer)
     try:
         names = [line.strip() for line in Path(labels).read_text().splitlines() if line.strip()]
     except OSError as exc:
@@ -121,6 +157,9 @@ def label_image(
             except (tf.errors.InvalidArgumentError, ValueError) as exc:
                 raise HomeworkError(f"{graph}: '{input_layer}' rejected a {input_height}x{input_width} image; it takes '{expected.name}' at {expected.height}x{expected.width}") from exc
             seconds = time.perf_counter() - started
+    from .retrain_extractor import release_memory
+
+    release_memory()
     scores = np.squeeze(results)
     if len(names) != len(scores):
         raise HomeworkError(f"{labels}: {len(names)} labels, but the graph outputs {len(scores)} scores")

@@ -208,7 +208,7 @@ def train_heads(extractor: Extractor, tree: ImageTree, vectors: np.ndarray, conf
                 "final_validation_accuracy": curve["validation_accuracy"][-1],
                 "final_train_accuracy": curve["train_accuracy"][-1],
                 "final_cross_entropy": curve["cross_entropy"][-1],
-                "steps_to_plateau": steps_to_plateau(curve["step"], curve["validation_accuracy_full"]),
+                "steps_to_plateau": steps_to_plateau(curve["step"], curve["validation_cross_entropy_full"]),
                 "evaluations": len(curve["step"]),
                 **stability(curve["cross_entropy"], curve["validation_accuracy_full"]),
             },
