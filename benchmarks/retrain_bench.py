@@ -22,6 +22,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Tuple
 
 import numpy as np
 
@@ -126,7 +127,7 @@ CODELAB_FLAGS = ("image_dir", "output_graph", "output_labels", "summaries_dir", 
                  "model_dir", "bottleneck_dir", "architecture")
 
 
-def run_measured(command) -> "tuple[float, float]":
+def run_measured(command) -> Tuple[float, float]:
     """Wall seconds and peak RSS (MB, the process and its children, sampled every 20 ms) of a command."""
     import psutil
 

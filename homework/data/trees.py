@@ -8,6 +8,7 @@ import shutil
 import socket
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Optional
 
 from .. import files
 from ..errors import HomeworkError, OfflineError
@@ -40,7 +41,7 @@ def flowers(settings: Settings) -> TreeSource:
 OWN_HELD_OUT = 34  # generated own images per class kept for testing: 102 test images in three classes
 
 
-def own_images(settings: Settings) -> "TreeSource | None":
+def own_images(settings: Settings) -> Optional[TreeSource]:
     """Question 10's tree: the student's photos (setting own_images_dir, one folder per class);
     in the embedded profile the generated fruit tree (enough images a class for the largest
     training count plus the held-out ones); in the real profile without a folder, None."""

@@ -96,7 +96,7 @@ def _ancestors(nodes: dict, name: str) -> set:
     return seen
 
 
-def _int_constant(node) -> "Optional[List[int]]":
+def _int_constant(node) -> Optional[List[int]]:
     if node is None or node.op != "Const":
         return None
     tensor = node.attr["value"].tensor

@@ -7,7 +7,7 @@ import dataclasses
 import math
 import time
 from pathlib import Path
-from typing import Dict
+from typing import Dict, Tuple
 
 import numpy as np
 
@@ -180,7 +180,7 @@ def _run_jsonable(name: str, settings: Settings, workdir: str) -> dict:
     return {key: to_jsonable(getattr(result, key)) for key in ("task", "stand_in", "provenance", "metrics", "timings", "details", "artifacts")}
 
 
-def own_split(tree: ImageTree, counts) -> "tuple[list, dict, list]":
+def own_split(tree: ImageTree, counts) -> Tuple[list, dict, list]:
     """The fixed held-out set and the training pool per class, in content-hash order (so file
     names and shooting order do not decide it): the images past the largest count when there
     are HELD_MIN of them, else HELD_SHARE of the class. Returns held-out entries, pools by

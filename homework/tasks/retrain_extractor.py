@@ -12,7 +12,7 @@ import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Optional
+from typing import Optional, Tuple
 
 import numpy as np
 
@@ -140,7 +140,7 @@ class Pass:
                 "extractor_images": self.extractor_images, "throughput_from": self.throughput_from}
 
 
-def bottleneck_pass(extractor: Extractor, tree: ImageTree, cache: BottleneckCache) -> "tuple[np.ndarray, Pass]":
+def bottleneck_pass(extractor: Extractor, tree: ImageTree, cache: BottleneckCache) -> Tuple[np.ndarray, Pass]:
     """Bottlenecks of every image in tree order, and what the pass did."""
     started = time.perf_counter()
     before = extractor.images_run
@@ -162,7 +162,7 @@ def bottleneck_pass(extractor: Extractor, tree: ImageTree, cache: BottleneckCach
     return vectors, Pass(len(tree.entries), cache.hits, cache.misses, cache.corrupt, fed, seconds, rate, source)
 
 
-def probe_throughput(extractor: Extractor, tree: ImageTree) -> "tuple[float, int]":
+def probe_throughput(extractor: Extractor, tree: ImageTree) -> Tuple[float, int]:
     """Images/s of decode + extract over up to two batches, the first one untimed (warm-up)."""
     entries = tree.entries[: 2 * extractor.batch]
     warm, timed = entries[: extractor.batch], entries[extractor.batch :] or entries[: extractor.batch]
