@@ -17,7 +17,7 @@ WINDOW = 5  # evaluations in the moving average
 PLATEAU_SHARE = 0.1  # a plateau is reached when 90% of the loss drop to the final level is made
 SLOWER_MARGIN = 1.4  # "needs more steps": at least 1.4x the steps (plain gradient descent predicts 2x for half the rate)
 BLOW_UP = 3.0  # "loss blew up": median late validation loss over 3x the reference rate's
-SWING = 2.0  # "accuracy oscillates": mean step-to-step change over 2x the reference's, plus one image
+SWING = 3.0  # "accuracy oscillates": mean distance from its own moving average over 3x the reference's, plus two images
 
 
 def smooth(values: Sequence[float], window: int = WINDOW) -> np.ndarray:
@@ -82,9 +82,14 @@ def _late(values: Sequence[float]) -> np.ndarray:
 
 
 def accuracy_swing(accuracy: Sequence[float]) -> float:
-    """Mean absolute change of validation accuracy between evaluations, second half."""
+    """Mean distance of validation accuracy from its centred moving average, second half: the
+    back-and-forth, not the progress (a curve still rising steadily scores near zero)."""
     late = _late(accuracy)
-    return float(np.mean(np.abs(np.diff(late)))) if len(late) > 1 else float("nan")
+    if len(late) < WINDOW:
+        return float("nan")
+    trend = np.convolve(late, np.ones(WINDOW) / WINDOW, mode="valid")
+    edge = WINDOW // 2
+    return float(np.mean(np.abs(late[edge:len(late) - edge] - trend)))
 
 
 def learning_rate_facts(curves: Dict[str, dict], low: str = "0.005", reference: str = "0.01", high: str = "1",
@@ -92,8 +97,8 @@ def learning_rate_facts(curves: Dict[str, dict], low: str = "0.005", reference: 
     """The homework's learning-rate facts from a sweep's curves (rate label -> curves):
     `low` needs more steps than `reference` to reach the reference's plateau, and `high` shows
     instability in the recorded curves (NaN or rising loss, a loss blown up against the
-    reference's, or a validation accuracy that swings more than the reference's by more than
-    one image). Each fact comes with the numbers it was read from."""
+    reference's, or a validation accuracy that swings about its own trend over 3x as much as
+    the reference's plus two images). Each fact comes with the numbers it was read from."""
     facts: dict = {"reference_rate": reference}
     ref = curves.get(reference)
     if ref is None:
@@ -114,7 +119,7 @@ def learning_rate_facts(curves: Dict[str, dict], low: str = "0.005", reference: 
         loss, ref_loss = h["validation_cross_entropy_full"], ref["validation_cross_entropy_full"]
         smoothed = smooth(loss)
         nan_loss = bool(np.isnan(np.asarray(loss, np.float64)).any())
-        one_image = 1.0 / validation_images if validation_images else 0.0
+        two_images = 2.0 / validation_images if validation_images else 0.0
         late, ref_late = _late(loss), _late(ref_loss)
         blow_up = float(np.median(late) / np.median(ref_late)) if not nan_loss and np.median(ref_late) > 0 else float("inf")
         swing, ref_swing = accuracy_swing(h["validation_accuracy_full"]), accuracy_swing(ref["validation_accuracy_full"])
@@ -122,7 +127,7 @@ def learning_rate_facts(curves: Dict[str, dict], low: str = "0.005", reference: 
             "nan_loss": nan_loss,
             "loss_rose": bool(nan_loss or (len(smoothed) > 1 and smoothed[-1] > smoothed[0])),
             "loss_blew_up": bool(nan_loss or blow_up > BLOW_UP),
-            "accuracy_oscillates": bool(math.isfinite(swing) and swing > SWING * ref_swing + one_image),
+            "accuracy_oscillates": bool(math.isfinite(swing) and swing > SWING * ref_swing + two_images),
         }
         facts["unstable_evidence"] = evidence
         facts["unstable"] = any(evidence.values())
