@@ -42,7 +42,11 @@ def test_non_editable_install_renders_the_report_outside_the_checkout(tmp_path):
     where = subprocess.run([str(python), "-c", "import homework, homework.packaged as p; print(homework.__file__); print(p.packaged_dir('templates'))"],
                            cwd=work, env=env, capture_output=True, text=True)
     assert str(venv) in where.stdout and str(ROOT) not in where.stdout, where.stdout + where.stderr
-    record = ROOT / "tests" / "fixtures" / "record_cpu.json"
+    from homework import record as run_record
+    from homework.settings import Settings
+
+    record = tmp_path / "installed.json"  # no task run: every section renders as "not run", from the shipped templates
+    run_record.write(record, run_record.new_record(Settings.load({"device_label": "installed"}, env={})))
     done = subprocess.run([str(venv / "bin" / "hw5"), "report", "--record", str(record)], cwd=work, env=env, capture_output=True, text=True)
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     report = (work / "answers" / "report.md").read_text()
