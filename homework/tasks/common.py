@@ -1,16 +1,54 @@
-"""Pieces every Keras task uses: epoch timing, model summaries, spread of a metric."""
+"""Pieces every Keras task uses: the streamed input pipeline, epoch timing, model summaries,
+and the statistics the checks compare accuracies with."""
 from __future__ import annotations
 
+import gc
+import math
 import time
-from typing import List
+from typing import List, Optional, Sequence
 
 import numpy as np
 
 from ..compat import keras
 
 
+def batches(images: np.ndarray, labels: np.ndarray, batch: int, shuffle_seed: Optional[int] = None):
+    """A tf.data pipeline over uint8 images held once in host memory: each batch is gathered
+    by index and scaled to float32 [0, 1] on its own, so no float32 (or second uint8) copy of
+    the whole data set ever exists. Shuffled anew every epoch when a seed is given."""
+    from ..compat import tf
+
+    count = len(labels)
+    shape = (None,) + tuple(images.shape[1:])
+
+    def gather(index):
+        return images[index], labels[index]
+
+    def load(index):
+        x, y = tf.numpy_function(gather, [index], (tf.uint8, tf.int64), stateful=False)
+        return tf.ensure_shape(tf.cast(x, tf.float32) / 255.0, shape), tf.ensure_shape(y, (None,))
+
+    ds = tf.data.Dataset.range(count)
+    if shuffle_seed is not None:
+        ds = ds.shuffle(count, seed=shuffle_seed, reshuffle_each_iteration=True)
+    return ds.batch(batch).map(load, num_parallel_calls=tf.data.AUTOTUNE).prefetch(2)
+
+
+def predicted_labels(model, images: np.ndarray, batch: int = 64) -> np.ndarray:
+    """Argmax of the model's outputs, batch by batch (read back to the host)."""
+    out = [np.argmax(model(x, training=False).numpy(), axis=-1) for x, _ in batches(images, np.zeros(len(images), np.int64), batch)]
+    return np.concatenate(out) if out else np.zeros(0, np.int64)
+
+
+def release() -> None:
+    """Drop Keras' global graph state and collect: run between models so one check file's
+    memory does not grow with every model it trains."""
+    keras.backend.clear_session()
+    gc.collect()
+
+
 class EpochTimer(keras.callbacks.Callback):
-    """Wall time of each epoch (the data is already in memory, so this is training time)."""
+    """Wall time of each epoch (training plus the epoch-end validation pass when there is one)."""
 
     def __init__(self):
         super().__init__()
@@ -28,6 +66,8 @@ def model_summary(model) -> dict:
     """Layers with output shapes and parameter counts, as model.summary() prints them."""
     layers = []
     for layer in model.layers:
+        if type(layer).__name__ == "InputLayer":
+            continue  # Sequential models do not list it; functional ones do
         try:
             shape = layer.output_shape
         except (AttributeError, RuntimeError):
@@ -46,3 +86,20 @@ def model_summary(model) -> dict:
 def spread(values) -> float:
     """Sample standard deviation (0 for a single value)."""
     return float(np.std(values, ddof=1)) if len(values) > 1 else 0.0
+
+
+def binomial_se(accuracy: float, n: int) -> float:
+    """Standard error of an accuracy measured on n independent test images."""
+    return math.sqrt(max(accuracy * (1 - accuracy), 0.0) / n) if n else float("inf")
+
+
+def paired_se(a_correct: Sequence[float], b_correct: Sequence[float]) -> float:
+    """Standard error of mean(b) - mean(a) when both were scored on the same images
+    (per-image differences; tighter than two independent binomial errors)."""
+    diff = np.asarray(b_correct, np.float64) - np.asarray(a_correct, np.float64)
+    return float(np.std(diff, ddof=1) / math.sqrt(len(diff))) if len(diff) > 1 else float("inf")
+
+
+def seed_se(differences: Sequence[float]) -> float:
+    """Standard error of the mean of per-seed paired differences."""
+    return spread(differences) / math.sqrt(len(differences)) if len(differences) > 1 else float("inf")

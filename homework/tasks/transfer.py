@@ -1,6 +1,12 @@
 """Task 1.2: transfer learning with a TF Hub MobileNet feature vector, frozen vs fine-tuned,
 with a batch size that adapts so the run never dies of out-of-memory.
 
+The frozen phase trains a new Dense head on the module's features; the fine-tuned phase
+then unfreezes the module and keeps training at a low rate from there (Keras' transfer
+learning recipe: head first, then unfreeze; BatchNorm keeps its pretrained statistics).
+Both are scored on the testing split, which neither trains nor selects on; the validation
+split gives the per-epoch curves. Images stay uint8 in memory and are scaled per batch.
+
 The batch starts at the tutorial's 32 (or lower when a memory budget says it cannot fit);
 an out-of-memory error halves it and retries the epoch from the last good weights, down to 1.
 """
@@ -10,7 +16,7 @@ import logging
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, List, Tuple
 
 import numpy as np
 
@@ -21,11 +27,13 @@ from ..models import modules
 from ..models.frozen import activation_elements, freeze_module
 from ..models.registry import MOBILENET_V2
 from ..settings import Settings
-from .common import EpochTimer, model_summary
+from .common import EpochTimer, batches, binomial_se, model_summary, paired_se, predicted_labels, release
 from .result import TaskResult
 
 log = logging.getLogger("hw5")
 BYTES_PER_FLOAT = 4
+RATES = {False: 1e-3, True: 1e-4}  # frozen head, then fine-tuning (the tutorial's rates)
+EVAL_BATCH = 64
 
 
 @dataclass(frozen=True)
@@ -35,33 +43,64 @@ class Phase:
     trainable: bool
     learning_rate: float
     history: Dict[str, List[float]]
-    epoch_seconds: List[float]
+    epoch_seconds: List[float]  # each epoch with its validation pass
     batch_sizes_tried: List[int]
     batch_size: int
     summary: dict
     final_val_accuracy: float
+    test_accuracy: float
+    test_correct: List[int]  # 1 where the test image (in tree order) was labelled right
     inference_images_per_s: float
+    module_weight_change: float  # |w_after - w_before| / |w_before| over the module's weights
 
 
-def image_arrays(tree: ImageTree, split_names: Tuple[str, ...], size: int):
-    """Decoded uint8 images and labels of the given splits (decoding runs in tf.data)."""
+Split = Tuple[np.ndarray, np.ndarray]  # uint8 images [n, size, size, 3], int64 labels [n]
+
+
+@dataclass(frozen=True)
+class Inputs:
+    source: trees.TreeSource
+    tree: ImageTree
+    train: Split
+    val: Split  # per-epoch curves only
+    test: Split  # the accuracies compared: never trained or selected on
+    module: modules.Module
+
+    @property
+    def classes(self) -> int:
+        return len(self.tree.labels)
+
+
+def split_percentages(settings: Settings) -> Tuple[float, float]:
+    """(validation, testing) percentages of the hash split, shared with the TF1 retrain."""
+    return float(settings.validation_percentage), float(settings.testing_percentage)
+
+
+def image_arrays(tree: ImageTree, split: str, size: int) -> Split:
+    """Decoded uint8 images and labels of one split, filled into one preallocated array
+    (decoding runs in parallel in tf.data)."""
     from ..compat import tf
 
-    entries = [e for e in tree.entries if e.split in split_names]
-    paths = tf.data.Dataset.from_tensor_slices([str(e.path) for e in entries])
-    decode = lambda p: tf.numpy_function(lambda b: load_rgb(b.decode(), size), [p], tf.uint8)  # noqa: E731
-    images = np.stack(list(paths.map(decode, num_parallel_calls=tf.data.AUTOTUNE).as_numpy_iterator()))
+    entries = tree.split(split)
+    images = np.empty((len(entries), size, size, 3), np.uint8)
+    if entries:
+        paths = tf.data.Dataset.from_tensor_slices([str(e.path) for e in entries])
+        decode = lambda p: tf.numpy_function(lambda b: load_rgb(b.decode(), size), [p], tf.uint8)  # noqa: E731
+        for index, image in enumerate(paths.map(decode, num_parallel_calls=tf.data.AUTOTUNE).as_numpy_iterator()):
+            images[index] = image
     return images, np.array([e.label_index for e in entries], np.int64)
 
 
-def dataset(images: np.ndarray, labels: np.ndarray, batch: int, shuffle_seed: Optional[int] = None):
-    """The tf.data pipeline the model reads: cached uint8, scaled to [0, 1], batched, prefetched."""
-    from ..compat import tf
-
-    ds = tf.data.Dataset.from_tensor_slices((images, labels)).cache()
-    if shuffle_seed is not None:
-        ds = ds.shuffle(len(labels), seed=shuffle_seed, reshuffle_each_iteration=True)
-    return ds.batch(batch).map(lambda x, y: (tf.cast(x, tf.float32) / 255.0, y)).prefetch(tf.data.AUTOTUNE)
+def load_inputs(settings: Settings) -> Inputs:
+    source = trees.flowers(settings)
+    validation, testing = split_percentages(settings)
+    tree = load_image_tree(source.root, validation, testing, cache_dir=settings.cache_dir)
+    size = settings.transfer_image_size
+    arrays = {split: image_arrays(tree, split, size) for split in ("training", "validation", "testing")}
+    for split, (_, labels) in arrays.items():
+        if not len(labels):
+            raise HomeworkError(f"{source.root}: no {split} images at {validation:g}% validation / {testing:g}% testing: add images")
+    return Inputs(source, tree, arrays["training"], arrays["validation"], arrays["testing"], modules.get_module(MOBILENET_V2, settings))
 
 
 def per_sample_bytes(module: modules.Module, settings: Settings, image_size: int, trainable: bool) -> int:
@@ -115,7 +154,7 @@ def fit_oom_safe(model, images, labels, val_data, epochs: int, batch: int, seed:
         extra = [_injected_oom(simulate_oom_above, batch)] if simulate_oom_above else []
         try:
             fitted = model.fit(
-                dataset(images, labels, batch, shuffle_seed=seed + epoch), validation_data=val_data,
+                batches(images, labels, batch, shuffle_seed=seed + epoch), validation_data=val_data,
                 epochs=epoch + 1, initial_epoch=epoch, callbacks=[timer, *callbacks, *extra], verbose=verbose,
             )
         except Exception as exc:  # noqa: BLE001 - only out-of-memory is handled, the rest re-raised
@@ -134,74 +173,134 @@ def fit_oom_safe(model, images, labels, val_data, epochs: int, batch: int, seed:
     return history, seconds, tried, batch
 
 
-def train_phase(settings, module, train, val, trainable, learning_rate, log_dir, sample_bytes, verbose) -> Phase:
-    from ..compat import keras
+@dataclass
+class Classifier:
+    """The tutorial's model: the module as a hub.KerasLayer, then Dense(classes)."""
+
+    model: object
+    module_layer: object
+
+
+_LOADED: Dict[str, tuple] = {}  # location -> (hub.load object, its variables' pretrained values)
+
+
+def _pretrained(module: modules.Module):
+    """The module loaded once per process, its variables reset to the pretrained values.
+    Every classifier shares it: a fresh SavedModel load per model costs seconds and keeps
+    a few hundred MB that TF never gives back."""
+    if module.location not in _LOADED:
+        loaded = modules.load(module)
+        _LOADED[module.location] = (loaded, [v.numpy() for v in loaded.variables])
+    loaded, values = _LOADED[module.location]
+    for variable, value in zip(loaded.variables, values):
+        variable.assign(value)
+    return loaded
+
+
+def classifier(settings: Settings, module: modules.Module, classes: int) -> Classifier:
+    """A new head on the pretrained module (only one classifier at a time: they share it)."""
+    from ..compat import hub, keras
 
     keras.utils.set_random_seed(settings.seed)
-    n_classes = int(train[1].max()) + 1
-    model = keras.Sequential(
-        [keras.Input((settings.transfer_image_size, settings.transfer_image_size, 3)), modules.keras_layer(module, trainable=trainable), keras.layers.Dense(n_classes)],
-        name=f"transfer_{'fine_tuned' if trainable else 'frozen'}",
-    )
-    model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=["accuracy"])
+    size = settings.transfer_image_size
+    layer = hub().KerasLayer(_pretrained(module), trainable=False)
+    images = keras.Input((size, size, 3))
+    # training=False: BatchNorm keeps the pretrained statistics even while the module's
+    # weights are trained (a fine-tuning batch of 32 would otherwise replace them).
+    logits = keras.layers.Dense(classes)(layer(images, training=False))
+    return Classifier(keras.Model(images, logits, name="transfer"), layer)
+
+
+def compile_phase(clf: Classifier, trainable: bool, learning_rate: float) -> None:
+    from ..compat import keras
+
+    clf.module_layer.trainable = trainable
+    clf.model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=["accuracy"])
+
+
+def _module_weights(clf: Classifier) -> List[np.ndarray]:
+    return [np.array(w) for w in clf.module_layer.weights]
+
+
+def train_phase(settings: Settings, clf: Classifier, inputs: Inputs, trainable: bool, log_dir, sample_bytes: int, verbose: int = 2) -> Phase:
+    """Train `clf` further for settings.transfer_epochs with the module frozen or trainable,
+    then score it on the testing split."""
+    from ..compat import keras
+
+    learning_rate = RATES[trainable]
+    compile_phase(clf, trainable, learning_rate)
+    model = clf.model
     trainable_params = sum(int(np.prod(w.shape)) for w in model.trainable_weights)
     fixed = trainable_params * BYTES_PER_FLOAT * 4 + model.count_params() * BYTES_PER_FLOAT  # weights, grads, Adam m and v
     batch = first_batch(settings.batch_size, settings.memory_budget_mb, sample_bytes, fixed)
-    val_ds = dataset(val[0], val[1], 64)
-    callbacks = [keras.callbacks.TensorBoard(log_dir=str(log_dir), histogram_freq=0)]
+    before = _module_weights(clf) if trainable else None
+    callbacks = [keras.callbacks.TensorBoard(log_dir=str(log_dir), histogram_freq=0, write_graph=False)]
     history, seconds, tried, fitted = fit_oom_safe(
-        model, train[0], train[1], val_ds, settings.transfer_epochs, batch, settings.seed, callbacks, settings.simulate_oom_above, verbose,
+        model, inputs.train[0], inputs.train[1], batches(*inputs.val, EVAL_BATCH), settings.transfer_epochs,
+        batch, settings.seed, callbacks, settings.simulate_oom_above, verbose,
     )
+    change = 0.0
+    if before is not None:
+        after = _module_weights(clf)
+        change = float(np.sqrt(sum(np.sum((a - b) ** 2) for a, b in zip(after, before))) / max(np.sqrt(sum(np.sum(b**2) for b in before)), 1e-12))
+        del before, after
     started = time.perf_counter()
-    model.predict(val_ds, verbose=0)
-    throughput = len(val[1]) / (time.perf_counter() - started)
-    return Phase(trainable, learning_rate, history, seconds, tried, fitted, model_summary(model), history["val_accuracy"][-1], throughput)
-
-
-@dataclass(frozen=True)
-class Inputs:
-    source: trees.TreeSource
-    tree: ImageTree
-    train: Tuple[np.ndarray, np.ndarray]
-    val: Tuple[np.ndarray, np.ndarray]  # validation + testing splits: never trained on
-    module: modules.Module
-
-
-def load_inputs(settings: Settings) -> Inputs:
-    source = trees.flowers(settings)
-    tree = load_image_tree(source.root, cache_dir=settings.cache_dir)
-    size = settings.transfer_image_size
-    return Inputs(source, tree, image_arrays(tree, ("training",), size), image_arrays(tree, ("validation", "testing"), size), modules.get_module(MOBILENET_V2, settings))
+    predicted = predicted_labels(model, inputs.test[0], EVAL_BATCH)
+    throughput = len(predicted) / (time.perf_counter() - started)
+    correct = (predicted == inputs.test[1]).astype(int)
+    return Phase(
+        trainable, learning_rate, history, seconds, tried, fitted, model_summary(model), history["val_accuracy"][-1],
+        float(correct.mean()), correct.tolist(), throughput, change,
+    )
 
 
 def run(settings: Settings, verbose: int = 2) -> TaskResult:
     """details: frozen and fine_tuned (Phase), memory (budget, estimates, simulated OOM)."""
     from ..compat import limit_gpu_memory
 
+    # The cap is set up before TensorFlow starts its devices (device.request_gpu_memory at start); this
+    # confirms it, and raises with TensorFlow's message if a different budget comes too late.
+    capped = limit_gpu_memory(settings.memory_budget_mb) if settings.memory_budget_mb else False
     started = time.perf_counter()
     inputs = load_inputs(settings)
-    source, tree, train, val, module = inputs.source, inputs.tree, inputs.train, inputs.val, inputs.module
     size = settings.transfer_image_size
-    capped = limit_gpu_memory(settings.memory_budget_mb) if settings.memory_budget_mb else False
-    frozen_bytes = per_sample_bytes(module, settings, size, trainable=False)
+    frozen_bytes = per_sample_bytes(inputs.module, settings, size, trainable=False)
     estimates = {False: frozen_bytes, True: 2 * frozen_bytes}  # as per_sample_bytes(trainable=True)
     prepared = time.perf_counter() - started
 
     log_root = Path(settings.results_dir) / "tensorboard" / "transfer"
     train_started = time.perf_counter()
-    frozen = train_phase(settings, module, train, val, False, 1e-3, log_root / "frozen", estimates[False], verbose)
-    tuned = train_phase(settings, module, train, val, True, 1e-4, log_root / "fine_tuned", estimates[True], verbose)
+    clf = classifier(settings, inputs.module, inputs.classes)
+    frozen = train_phase(settings, clf, inputs, False, log_root / "frozen", estimates[False], verbose)
+    tuned = train_phase(settings, clf, inputs, True, log_root / "fine_tuned", estimates[True], verbose)
     trained = time.perf_counter() - train_started
+    del clf
+    release()
+    n_test = len(inputs.test[1])
+    validation, testing = split_percentages(settings)
     return TaskResult.of(
         "transfer",
-        inputs=[source, module],
-        provenance={"data": {"identity": source.identity, **tree.describe()}, "module": module.provenance(), "image_size": size, "epochs": settings.transfer_epochs, "validation": "validation + testing splits (held out)"},
+        inputs=[inputs.source, inputs.module],
+        provenance={
+            "data": {"identity": inputs.source.identity, **inputs.tree.describe()},
+            "module": inputs.module.provenance(),
+            "image_size": size,
+            "epochs": settings.transfer_epochs,
+            "split": f"{validation:g}% validation (per-epoch curves), {testing:g}% testing (the accuracies compared), by the codelab's file-name hash",
+            "fine_tuning": "continues from the frozen phase's head with the module trainable; BatchNorm statistics kept",
+        },
         metrics={
+            "frozen_test_accuracy": frozen.test_accuracy,
+            "fine_tuned_test_accuracy": tuned.test_accuracy,
+            "fine_tuned_minus_frozen": tuned.test_accuracy - frozen.test_accuracy,
+            "frozen_test_se": binomial_se(frozen.test_accuracy, n_test),
+            "fine_tuned_test_se": binomial_se(tuned.test_accuracy, n_test),
+            "difference_se": paired_se(frozen.test_correct, tuned.test_correct),
             "frozen_val_accuracy": frozen.final_val_accuracy,
             "fine_tuned_val_accuracy": tuned.final_val_accuracy,
-            "fine_tuned_minus_frozen": tuned.final_val_accuracy - frozen.final_val_accuracy,
-            "train_images": int(len(train[1])),
-            "val_images": int(len(val[1])),
+            "train_images": int(len(inputs.train[1])),
+            "val_images": int(len(inputs.val[1])),
+            "test_images": n_test,
         },
         timings={
             "data_s": prepared,
@@ -221,4 +320,3 @@ def run(settings: Settings, verbose: int = 2) -> TaskResult:
             },
         },
     )
-
