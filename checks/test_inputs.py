@@ -5,6 +5,7 @@ import pytest
 
 from homework.data import trees
 from homework.models import probe
+from homework.models.registry import get_architecture
 from homework.prepare import architectures, describe_inputs, module_probe
 
 
@@ -42,10 +43,12 @@ def test_colour_alone_does_not_tell_the_flowers_apart(settings):
 
 
 def test_own_images_are_learnable_from_few_examples(settings):
-    """Question 10's generated fruit: accuracy on held-out images rises from 3 to 12 training images a class."""
-    for arch, record in _standin_probes(settings).items():
-        own = record.get("own_images")
-        if not own or not trees.own_images(settings).stand_in:
-            continue
-        counts = sorted(own, key=int)
-        assert own[counts[-1]] >= own[counts[0]] + 0.05, f"{arch.name}: own-images accuracy {own}"
+    """Question 10 retrains the retrain architecture on the generated fruit: with its frozen features,
+    accuracy on the held-out images (34 a class) rises from the fewest to the most training images a class."""
+    retrain_arch = get_architecture(settings.architecture)
+    record = _standin_probes(settings)[retrain_arch]
+    own = record.get("own_images")
+    if not own or not trees.own_images(settings).stand_in:
+        pytest.skip("no generated own-images tree to probe")
+    counts = sorted(own, key=int)
+    assert own[counts[-1]] >= own[counts[0]] + 0.05, f"{retrain_arch.name}: own-images accuracy by images a class {own}"

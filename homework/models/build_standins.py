@@ -55,14 +55,16 @@ def main(argv=None) -> int:
             module, backbone, accuracy = standins.pretrain(arch, plan, seed=args.seed, log_every=300, start_from=args.start_from)
             standins.calibrate_batchnorm(module, backbone, plan.calibrate_px)
             px = settings.transfer_image_size if arch.name == MOBILENET_V2.name else arch.input_size
+            path = args.out / f"{arch.name}.npz"
+            standins.save_weights(module, path)
+            module, _ = standins.new_module(arch)
+            standins._load_npz(module, path)  # probe the weights as stored (float16)
             result = probe.probe_module(module, px, flowers)
             target = probe.TARGETS[arch.family]
             print(f"{arch.name}: pretext {accuracy}, flowers probe {result['accuracy']:.3f} at {px}px (target {target}), "
                   f"colour histogram {result['colour_histogram']:.3f}, {time.perf_counter() - started:.0f}s", flush=True)
             if result["accuracy"] < target:
                 print(f"{arch.name}: probe below target (checks/test_inputs.py will fail with these weights)", file=sys.stderr)
-            path = args.out / f"{arch.name}.npz"
-            standins.save_weights(module, path)
             index[path.name] = {
                 "sha256": files.sha256_file(path),
                 "recipe": standins.describe(arch, plan) + continued,

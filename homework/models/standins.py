@@ -49,7 +49,7 @@ class Pretraining:
 PRETRAINING = {
     "mobilenet_v1": Pretraining(image_px=80, steps=6000, pool=6000, calibrate_px=224),
     "mobilenet_v2": Pretraining(image_px=64, steps=5000, pool=6000, calibrate_px=96),
-    "inception_v3": Pretraining(image_px=75, steps=60, batch=16, pool=960, calibrate_px=299, build_steps=60),
+    "inception_v3": Pretraining(image_px=75, steps=30, batch=16, pool=480, calibrate_px=299, build_steps=30),
 }
 
 
@@ -180,13 +180,14 @@ def load_committed(arch: Architecture, path: Path):
 
 def _load_npz(module, path: Path) -> None:
     with np.load(path) as stored:
-        module.set_weights([stored[f"w{i:03d}"] for i in range(len(stored.files))])
+        module.set_weights([stored[f"w{i:03d}"].astype(np.float32) for i in range(len(stored.files))])
 
 
 def save_weights(module, path: Path) -> None:
     with files.atomic_path(path) as tmp:
         with open(tmp, "wb") as handle:
-            np.savez(handle, **{f"w{i:03d}": w for i, w in enumerate(module.get_weights())})
+            # float16 halves what is committed; the probe is measured on the weights as stored
+            np.savez(handle, **{f"w{i:03d}": w.astype(np.float16) for i, w in enumerate(module.get_weights())})
 
 
 def build(arch: Architecture, out_dir: Path, seed: int = 0) -> dict:
