@@ -178,19 +178,16 @@ def _task_result_shape(task: dict) -> dict:
 
 
 def _nan_strings_to_null(task: dict) -> dict:
+    """Schema 1 stored NaN as the string "nan": null with its reason, as today."""
     reasons: Dict[str, str] = dict(task.get("non_finite") or {})
 
-    def walk(value: Any, path: str) -> Any:
+    def non_finite(value: Any, path: str) -> Optional[str]:
         if isinstance(value, str) and value in ("nan", "inf", "-inf") and path.split(".")[0] in ("metrics", "timings", "details"):
-            reasons[path] = value
-            return None
-        if isinstance(value, dict):
-            return {k: walk(v, f"{path}.{k}" if path else k) for k, v in value.items()}
-        if isinstance(value, list):
-            return [walk(v, f"{path}[{i}]") for i, v in enumerate(value)]
-        return value
+            return value
+        return None
 
-    upgraded = walk(task, "")
+    upgraded, found = _replace_with_null(task, non_finite)
+    reasons.update(found)
     if reasons:
         upgraded["non_finite"] = reasons
     return upgraded
@@ -310,11 +307,23 @@ def to_jsonable(value: Any) -> Any:
 
 def _finite(value: Any) -> Tuple[Any, Dict[str, str]]:
     """`value` with NaN/inf replaced by null (JSON has no such numbers), and where each was with its reason."""
+
+    def non_finite(item: Any, path: str) -> Optional[str]:
+        if isinstance(item, float) and not math.isfinite(item):
+            return "nan" if math.isnan(item) else ("inf" if item > 0 else "-inf")
+        return None
+
+    return _replace_with_null(value, non_finite)
+
+
+def _replace_with_null(value: Any, reason_for: Callable[[Any, str], Optional[str]]) -> Tuple[Any, Dict[str, str]]:
+    """`value` with every leaf that `reason_for(leaf, path)` names replaced by null, and those reasons by path."""
     reasons: Dict[str, str] = {}
 
     def walk(item: Any, path: str) -> Any:
-        if isinstance(item, float) and not math.isfinite(item):
-            reasons[path] = "nan" if math.isnan(item) else ("inf" if item > 0 else "-inf")
+        reason = reason_for(item, path)
+        if reason is not None:
+            reasons[path] = reason
             return None
         if isinstance(item, dict):
             return {k: walk(v, f"{path}.{k}" if path else k) for k, v in item.items()}

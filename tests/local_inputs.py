@@ -43,7 +43,7 @@ def saved_model(path: Path, steps: int = 40) -> Path:
     """A small convolutional feature extractor, trained briefly on generated shapes (so its
     features separate images), saved with tf.saved_model.save like a TF Hub module."""
     from homework.compat import keras, tf
-    from homework.models.standins import SHAPES, shape_batch
+    from homework.data.generated import pretext_batch
 
     keras.utils.set_random_seed(0)
     inputs = keras.Input((None, None, 3), name="images")
@@ -52,10 +52,10 @@ def saved_model(path: Path, steps: int = 40) -> Path:
     x = keras.layers.Conv2D(FEATURES, 3, strides=2, activation="relu")(x)
     features = keras.layers.GlobalAveragePooling2D()(x)
     module = keras.Model(inputs, features, name="local_module")
-    head = keras.Sequential([module, keras.layers.Dense(len(SHAPES))])
+    head = keras.Sequential([module, keras.layers.Dense(6)])  # the pretext task's motif head
     head.compile(optimizer=keras.optimizers.Adam(3e-3), loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
-    images, labels = shape_batch(np.random.default_rng(0), steps * 16, 48)
-    head.fit(images, labels, batch_size=16, epochs=1, verbose=0)
+    images, labels = pretext_batch(np.random.default_rng(0), steps * 16, 48)
+    head.fit(images.astype(np.float32) / 255.0, labels["motif"], batch_size=16, epochs=1, verbose=0)
     tf.saved_model.save(module, str(path))
     return path
 

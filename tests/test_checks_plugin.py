@@ -4,6 +4,9 @@ import json
 from homework.grading import gradescope
 from homework.grading.checks_plugin import ChecksResults
 
+import homework.compat  # noqa: F401  TensorFlow before any pytester run: pytester unloads what a test
+# imported, and a second TensorFlow import in one process aborts it
+
 
 def test_checks_part_of_results_json(pytester, tmp_path):
     pytester.makepyfile(**{"checks/test_demo": """

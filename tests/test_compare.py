@@ -8,6 +8,9 @@ from homework import compare
 from homework.cli import main
 from homework.errors import HomeworkError
 
+import homework.compat  # noqa: F401  TensorFlow before any pytester run: pytester unloads what a test
+# imported, and a second TensorFlow import in one process aborts it
+
 BENCH = Path(__file__).parent / "fixtures" / "benchmarks"
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -70,11 +73,11 @@ def test_orin_run_compares_with_the_pcs_saved_benchmarks(pytester):
     """)
     pytester.makeini("[pytest]\nmarkers =\n    weight(points): points\n")
     common = ["-p", "no:cacheprovider", "--benchmark-min-rounds=3", "--benchmark-columns=mean"]
-    pc = pytester.runpytest(*common, "--device-label=pc", "--benchmark-autosave", "--record=results/pc.json")
+    pc = pytester.runpytest_subprocess(*common, "--device-label=pc", "--benchmark-autosave", "--record=results/pc.json")
     pc.assert_outcomes(passed=1)
     (saved,) = (pytester.path / ".benchmarks" / "pc").glob("0001_*.json")
     for compare in (str(saved.relative_to(pytester.path)), "0001"):
-        orin = pytester.runpytest(*common, "--device-label=orin", f"--benchmark-compare={compare}", "--record=results/orin.json")
+        orin = pytester.runpytest_subprocess(*common, "--device-label=orin", f"--benchmark-compare={compare}", "--record=results/orin.json")
         orin.assert_outcomes(passed=1)
         text = orin.stdout.str()
         assert "Can't compare" not in text, text

@@ -29,10 +29,7 @@ class TreeSource:
 
 def flowers(settings: Settings) -> TreeSource:
     if settings.flowers_dir:
-        root = Path(settings.flowers_dir).expanduser()
-        if not root.is_dir():
-            raise HomeworkError(f"{root}: flowers folder not found (setting flowers_dir)")
-        return TreeSource(root, f"folder: {root}", False)
+        return user_folder(settings.flowers_dir, "flowers folder not found (setting flowers_dir, flag --flowers-dir)")
     if settings.profile == "real":
         return TreeSource(_download_flowers(), f"download: {FLOWERS_URL}", False)
     return generated_tree(settings, "flower_photos", settings.flowers_images_per_class, settings.flowers_image_px)
@@ -46,13 +43,18 @@ def own_images(settings: Settings) -> Optional[TreeSource]:
     in the embedded profile the generated fruit tree (enough images a class for the largest
     training count plus the held-out ones); in the real profile without a folder, None."""
     if settings.own_images_dir:
-        root = Path(settings.own_images_dir).expanduser()
-        if not root.is_dir():
-            raise HomeworkError(f"{root}: own images folder not found (setting own_images_dir, flag --own-images-dir)")
-        return TreeSource(root, f"folder: {root}", False)
+        return user_folder(settings.own_images_dir, "own images folder not found (setting own_images_dir, flag --own-images-dir)")
     if settings.profile == "real":
         return None
     return generated_tree(settings, "own_images", max(settings.own_images_per_class) + OWN_HELD_OUT, settings.flowers_image_px)
+
+
+def user_folder(path, missing: str) -> TreeSource:
+    """A class-per-folder tree the user gives: never a stand-in."""
+    root = Path(path).expanduser()
+    if not root.is_dir():
+        raise HomeworkError(f"{root}: {missing}")
+    return TreeSource(root, f"folder: {root}", False)
 
 
 def generated_tree(settings: Settings, tree: str, images_per_class: int, px: int) -> TreeSource:

@@ -46,6 +46,10 @@ def ensure_standin(settings: Settings, arch: Architecture) -> Module:
     """The stand-in for `arch` from the cache, built (or rebuilt, if corrupt) when needed."""
     path = standin_dir(settings, arch)
     manifest = standins.verify(path)
+    if manifest and manifest.get("recipe") != standins.recipe(arch):
+        # e.g. the committed weights changed since this copy was built: never reuse a stale stand-in
+        log.warning("%s: cached stand-in was built by another recipe, rebuilding", path)
+        manifest = {}
     if not manifest:
         log.warning("building stand-in module %s (once; cached in %s)", arch.name, path)
         manifest = standins.build(arch, path, seed=0)

@@ -88,6 +88,16 @@ def spread(values) -> float:
     return float(np.std(values, ddof=1)) if len(values) > 1 else 0.0
 
 
+ABOVE_CHANCE_SE = 4.0  # "it learned": this many standard errors (at chance) above chance
+
+
+def above_chance_floor(classes: int, n: int, k: float = ABOVE_CHANCE_SE) -> float:
+    """The accuracy on n test images that a classifier guessing among `classes` reaches with
+    probability well under 1e-4: chance plus k binomial standard errors at chance."""
+    chance = 1.0 / classes
+    return chance + k * binomial_se(chance, n)
+
+
 def binomial_se(accuracy: float, n: int) -> float:
     """Standard error of an accuracy measured on n independent test images."""
     return math.sqrt(max(accuracy * (1 - accuracy), 0.0) / n) if n else float("inf")
