@@ -48,7 +48,7 @@ def test_colour_alone_does_not_tell_the_flowers_apart(settings):
 
 def test_own_images_are_learnable_from_few_examples(settings):
     """Question 10 retrains the retrain architecture on the generated fruit: with its frozen features,
-    accuracy on the held-out images (34 a class) rises from the fewest to the most training images a class."""
+    accuracy on held-out images rises from the fewest to the most training images a class."""
     retrain_arch = get_architecture(settings.architecture)
     record = _standin_probes(settings)[retrain_arch]
     own = record.get("own_images")

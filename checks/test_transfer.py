@@ -47,10 +47,10 @@ def test_frozen_features_carry_the_classes(result, inputs):
     """A head on frozen features learns the classes: test accuracy above chance by
     ABOVE_CHANCE_SE standard errors (a guess reaches that with probability < 1e-4)."""
     accuracy, n = result.metrics["frozen_test_accuracy"], result.metrics["test_images"]
-    floor = above_chance_floor(len(inputs.classes), n)
+    floor = above_chance_floor(inputs.classes, n)
     assert accuracy >= floor, (
         f"frozen test accuracy {accuracy:.1%} on {n} images (SE {binomial_se(accuracy, n):.1%}) is not above chance "
-        f"({1 / len(inputs.classes):.0%}) by {ABOVE_CHANCE_SE:g} standard errors ({floor:.1%})"
+        f"({1 / inputs.classes:.0%}) by {ABOVE_CHANCE_SE:g} standard errors ({floor:.1%})"
     )
 
 
