@@ -34,6 +34,16 @@ def _resolved(config):
     from homework import record
     from homework.settings import read_handoff, resolve
 
+    from homework.errors import HomeworkError
+
+    try:
+        config._hw5_resolved = _resolve(config, record, read_handoff, resolve)
+    except HomeworkError as exc:  # a bad hw5.yaml, HW5_* value or handoff file: one line, not an INTERNALERROR
+        raise pytest.UsageError(str(exc)) from None
+    return config._hw5_resolved
+
+
+def _resolve(config, record, read_handoff, resolve):
     handoff = config.getoption("--hw5-settings")
     if handoff:
         clashing = [name for name in HW5_OPTIONS if config.getoption(name) is not None]
@@ -47,8 +57,7 @@ def _resolved(config):
         settings, sources = resolve(cli)
         sources = {k: ("pytest option" if v == "command line" else v) for k, v in sources.items()}
         run = record.RunInfo(sources=sources)
-    config._hw5_resolved = (settings, run)
-    return config._hw5_resolved
+    return settings, run
 
 
 def _settings(config) -> Settings:
@@ -66,8 +75,13 @@ def pytest_configure(config):
     from homework import device
     from homework.grading.checks_plugin import ChecksResults, checks_path
 
+    from homework.errors import HomeworkError
+
     settings = _settings(config)
-    device.request_gpu_memory(settings.memory_budget_mb)  # before any check can start TensorFlow's devices
+    try:
+        device.request_gpu_memory(settings.memory_budget_mb)  # before any check can start TensorFlow's devices
+    except HomeworkError as exc:
+        raise pytest.UsageError(str(exc)) from None
     config.pluginmanager.register(ChecksResults(checks_path(_record_path(config))), "hw5-checks-results")
     _benchmark_compare_across_labels(config)
 
@@ -75,7 +89,7 @@ def pytest_configure(config):
 def _benchmark_label(config) -> str:
     from homework import device
 
-    return _settings(config).device_label or device.default_label()
+    return device.label_for(_settings(config))
 
 
 def _benchmark_compare_across_labels(config) -> None:
@@ -113,7 +127,7 @@ def pytest_benchmark_update_machine_info(config, machine_info):
 
     settings = _settings(config)
     machine_info["hw5"] = {
-        "device_label": settings.device_label or device.default_label(),
+        "device_label": device.label_for(settings),
         "profile": settings.profile,
         "device": device.describe(),
         "versions": record.provenance(settings)["versions"],

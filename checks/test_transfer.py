@@ -15,15 +15,15 @@ NOT_WORSE_SE = 2  # fine-tuning may not lose more than this many standard errors
 
 
 @pytest.fixture(scope="module")
-def result(settings, store):
-    outcome = transfer.run(settings)
-    store("transfer", outcome)
-    return outcome
+def inputs(settings):
+    return transfer.load_inputs(settings)
 
 
 @pytest.fixture(scope="module")
-def inputs(settings):
-    return transfer.load_inputs(settings)
+def result(settings, store, inputs):
+    outcome = transfer.run(settings, inputs=inputs)
+    store("transfer", outcome)
+    return outcome
 
 
 @pytest.fixture

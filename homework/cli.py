@@ -106,7 +106,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     pytest_args = [str(checks), "-p", "no:cacheprovider", f"--hw5-settings={handoff}", f"--record={record_path}"]
     pytest_args += args.pytest_args
     print(f"\nhw5 run: pytest {' '.join(pytest_args)}", flush=True)
-    code = int(pytest.main(pytest_args))
+    try:
+        code = int(pytest.main(pytest_args))
+    finally:
+        handoff.unlink(missing_ok=True)  # the checks have read it; the record keeps the settings
     if not record_path.exists() or record.read(record_path)["run_id"] != run.run_id:
         print(f"hw5: no check stored a result, so {record_path} was not written and no report was rendered", file=sys.stderr)
         return code

@@ -65,13 +65,15 @@ def load(path) -> Run:
         doc = json.loads(path.read_text())
     except FileNotFoundError:
         raise HomeworkError(f"{path}: not found") from None
-    except ValueError as exc:
+    except OSError as exc:
+        raise HomeworkError(f"{path}: cannot read ({exc.strerror})") from None
+    except ValueError as exc:  # not JSON, or not UTF-8 (UnicodeDecodeError is a ValueError)
         raise HomeworkError(f"{path}: not valid JSON ({exc})") from exc
     if isinstance(doc, dict) and "benchmarks" in doc:
         if not isinstance(doc["benchmarks"], list) or not all("name" in b and "stats" in b for b in doc["benchmarks"]):
             raise HomeworkError(f"{path}: 'benchmarks' entries need 'name' and 'stats' (a pytest-benchmark --benchmark-save file?)")
         return from_benchmark(doc, str(path))
-    return from_record(run_record.validate(run_record.upgrade(doc, str(path)), str(path)), str(path))
+    return from_record(run_record.from_doc(doc, str(path)), str(path))
 
 
 @dataclass(frozen=True)

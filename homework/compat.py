@@ -144,10 +144,6 @@ def configure_gpus(budget_mb: int = 0) -> int:
     return len(gpus)
 
 
-def enable_memory_growth() -> int:
-    return configure_gpus(0)
-
-
 def limit_gpu_memory(megabytes: int) -> bool:
     """True when TF's memory on the GPUs is capped at `megabytes` (set up at start from the
     memory_budget_mb setting). False when there is no GPU to cap."""

@@ -152,6 +152,11 @@ def slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
 
 
+def label_for(settings) -> str:
+    """The device label a run goes by: the setting, or one read off the hardware."""
+    return settings.device_label or default_label()
+
+
 def default_label() -> str:
     """jetson-orin-nano, rtx-2080, cpu-epyc-2c ..."""
     jetson = jetson_model()

@@ -12,7 +12,6 @@ from pathlib import Path
 from .errors import HomeworkError
 
 PACKAGE = Path(__file__).resolve().parent
-SHIPPED = ("templates", "answers")
 
 
 def packaged_dir(name: str) -> Path:

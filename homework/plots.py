@@ -9,7 +9,7 @@ from . import files
 _PNG_METADATA = {"Software": None}  # no matplotlib version stamp: bytes depend on the data only
 
 
-def _figure():
+def pyplot():
     import matplotlib
 
     matplotlib.use("Agg")
@@ -19,7 +19,7 @@ def _figure():
     return plt
 
 
-def _save(fig, path: Path) -> Path:
+def save(fig, path: Path) -> Path:
     """Lay out, write atomically and close the figure."""
     import io
 
@@ -40,7 +40,7 @@ def _stand_in(task: dict) -> str:
 
 
 def learning_rate_curves(task: dict, path: Path) -> Path:
-    plt = _figure()
+    plt = pyplot()
     fig, (acc, loss) = plt.subplots(1, 2, figsize=(9, 3.4))
     for run in task["details"]["runs"]:
         rate = run["provenance"]["learning_rate"]
@@ -50,11 +50,11 @@ def learning_rate_curves(task: dict, path: Path) -> Path:
     acc.set(xlabel="step", ylabel="validation accuracy", title="Validation accuracy" + _stand_in(task))
     loss.set(xlabel="step", ylabel="cross-entropy", yscale="log", title="Training cross-entropy")
     acc.legend()
-    return _save(fig, path)
+    return save(fig, path)
 
 
 def transfer_curves(task: dict, path: Path) -> Path:
-    plt = _figure()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(5, 3.4))
     for name in ("frozen", "fine_tuned"):
         history = task["details"][name]["history"]
@@ -63,11 +63,11 @@ def transfer_curves(task: dict, path: Path) -> Path:
         ax.plot(epochs, history["accuracy"], linestyle="--", label=f"{name.replace('_', '-')} (train)")
     ax.set(xlabel="epoch", ylabel="accuracy", title="Frozen vs fine-tuned" + _stand_in(task))
     ax.legend()
-    return _save(fig, path)
+    return save(fig, path)
 
 
 def cpu_gpu_bars(task: dict, path: Path) -> Path:
-    plt = _figure()
+    plt = pyplot()
     phases = ("graph_load", "bottleneck", "training")
     fig, ax = plt.subplots(figsize=(5, 3.4))
     width = 0.38
@@ -81,7 +81,7 @@ def cpu_gpu_bars(task: dict, path: Path) -> Path:
     ax.set_xticks(range(len(phases)), [p.replace("_", " ") for p in phases])
     ax.set(ylabel="seconds", title="CPU vs GPU by phase" + _stand_in(task))
     ax.legend()
-    return _save(fig, path)
+    return save(fig, path)
 
 
 PLOTS = {

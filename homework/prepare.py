@@ -2,6 +2,7 @@
 Idempotent: what is present and intact is kept, what is missing or corrupt is rebuilt."""
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -53,15 +54,16 @@ def probe_px(settings: Settings, arch) -> int:
 PROBES_KEPT = 6  # probe records kept in a manifest (one per flowers tree / own tree / size seen)
 
 
-def module_probe(settings: Settings, arch) -> Tuple[bool, dict]:
+def module_probe(settings: Settings, arch, module: Optional[modules.Module] = None) -> Tuple[bool, dict]:
     """(computed now?, probe record) for the stand-in of `arch` on the current generated trees.
     Stored in the stand-in's manifest under the trees' identities and the image size, so it is
-    computed once per module build and recomputed whenever the module or the data changes."""
-    module = modules.get_module(arch, settings)
-    path = Path(module.location)
-    manifest = standins.verify(path)
-    if not module.stand_in or not manifest:
+    computed once per module build and recomputed whenever the module or the data changes.
+    `module`: get_module's answer when the caller has it (it has just verified the files)."""
+    module = module or modules.get_module(arch, settings)
+    if not module.stand_in:
         raise ValueError(f"{arch.name}: only stand-in modules are probed")
+    path = Path(module.location)
+    manifest = json.loads((path / standins.MANIFEST).read_text())
     flowers, own = trees.flowers(settings), trees.own_images(settings)
     own = own if own is not None and own.stand_in else None  # the student's own photos are not probed
     px = probe_px(settings, arch)
@@ -123,7 +125,7 @@ def describe_inputs(settings: Settings) -> TaskResult:
     flowers = trees.flowers(settings)
     tree = load_image_tree(flowers.root, cache_dir=settings.cache_dir)
     mods = [modules.get_module(a, settings) for a in architectures(settings)]
-    probes = {a.name: module_probe(settings, a)[1] for a, m in zip(architectures(settings), mods) if m.stand_in and settings.profile == "embedded" and not settings.hub_module}
+    probes = {a.name: module_probe(settings, a, m)[1] for a, m in zip(architectures(settings), mods) if m.stand_in and settings.profile == "embedded" and not settings.hub_module}
     probe_metrics = {f"probe_{name}": r["accuracy"] for name, r in probes.items()}
     for name, r in probes.items():
         probe_metrics["probe_colour_histogram"] = r["colour_histogram"]

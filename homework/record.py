@@ -47,9 +47,9 @@ class RecordError(HomeworkError):
 
 
 def default_path(settings: Settings) -> Path:
-    from .device import default_label
+    from .device import label_for
 
-    return Path(settings.results_dir) / f"{settings.device_label or default_label()}.json"
+    return Path(settings.results_dir) / f"{label_for(settings)}.json"
 
 
 def provenance(settings: Settings, sources: Optional[Dict[str, str]] = None) -> dict:
@@ -72,14 +72,14 @@ def provenance(settings: Settings, sources: Optional[Dict[str, str]] = None) -> 
 
 
 def new_record(settings: Settings, run: Optional[RunInfo] = None) -> dict:
-    from .device import default_label
+    from .device import label_for
 
     run = run or RunInfo()
     now = _now()
     return {
         "schema_version": SCHEMA_VERSION,
         "run_id": run.run_id,
-        "device_label": settings.device_label or default_label(),
+        "device_label": label_for(settings),
         "created": now,
         "updated": now,
         "provenance": provenance(settings, run.sources),
@@ -120,7 +120,7 @@ def validate(doc: Any, source: str) -> dict:
         for key, kind in OPTIONAL_TASK_KEYS.items():
             if key in task and not isinstance(task[key], kind):
                 fail(f"tasks.{name}.{key}", f"must be a {kind.__name__}")
-        where = _non_finite_path(task)
+        where = next(iter(_finite(task)[1]), "")  # json.loads reads NaN and Infinity
         if where:
             fail(f"tasks.{name}.{where}", "must be a finite number or null (non-finite numbers are stored as null)")
     resources = doc.get("resources", {})
@@ -130,18 +130,6 @@ def validate(doc: Any, source: str) -> dict:
     if not isinstance(previous, list) or not all(isinstance(p, dict) and isinstance(p.get("path"), str) for p in previous):
         fail("previous", "must be a list of {path, run_id, created}")
     return doc
-
-
-def _non_finite_path(value: Any, path: str = "") -> str:
-    """The first place holding a NaN/inf float (json.loads reads NaN and Infinity), or ''."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return path or "."
-    items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
-    for key, item in items:
-        found = _non_finite_path(item, f"{path}[{key}]" if isinstance(key, int) else (f"{path}.{key}" if path else str(key)))
-        if found:
-            return found
-    return ""
 
 
 # --- reading older records: one step per schema version, applied in order -------------
@@ -217,11 +205,18 @@ def read(path) -> dict:
         raise RecordError(f"{path}: run record not found") from None
     except OSError as exc:
         raise RecordError(f"{path}: cannot read ({exc.strerror})") from exc
+    except UnicodeDecodeError:
+        raise RecordError(f"{path}: not UTF-8 text (a run record is JSON)") from None
     try:
         doc = json.loads(text)
     except ValueError as exc:
         raise RecordError(f"{path}: not valid JSON (line {getattr(exc, 'lineno', '?')}): truncated or edited by hand?") from exc
-    return validate(upgrade(doc, str(path)), str(path))
+    return from_doc(doc, str(path))
+
+
+def from_doc(doc: Any, source: str) -> dict:
+    """A parsed record of any schema version, upgraded to today's and validated."""
+    return validate(upgrade(doc, source), source)
 
 
 def write(path, doc: dict) -> None:

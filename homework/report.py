@@ -24,7 +24,6 @@ from .grading.rubric import Rubric
 from .grading.submissions import Answers
 from .packaged import packaged_dir
 
-TEMPLATES = packaged_dir("templates")  # the checkout's templates/, or the installed package's copy
 DEFAULT_OUT = Path("answers/report.md")
 
 # task name -> (title, command that runs it)
@@ -111,7 +110,8 @@ def num(value, digits: int = 3) -> str:
 
 
 def environment() -> jinja2.Environment:
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)), undefined=jinja2.StrictUndefined,
+    templates = packaged_dir("templates")  # the checkout's templates/, or the installed package's copy
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(templates)), undefined=jinja2.StrictUndefined,
                              autoescape=False, keep_trailing_newline=True, trim_blocks=True, lstrip_blocks=True)
     env.filters.update(inert=inert, inline=inline, basenames=basenames, pct=pct, secs=secs, num=num)
     return env

@@ -115,9 +115,7 @@ def resolve(
     values: dict = dict(PROFILE_DEFAULTS.get(str(profile), {}))
     sources = {f.name: "default" for f in fields(Settings)}
     sources.update({key: f"profile {profile}" for key in values})
-    values["cache_dir"] = default_cache_dir(env)
-    if env.get("HW5_CACHE_DIR"):
-        sources["cache_dir"] = "environment (HW5_*)"
+    values["cache_dir"] = default_cache_dir(env)  # HW5_CACHE_DIR comes in as the environment layer below
     types = typing.get_type_hints(Settings)
     for source, layer in layers:
         for key, raw in layer.items():
@@ -150,6 +148,8 @@ def _read_yaml(path: Path) -> dict:
         data = yaml.safe_load(Path(path).read_text()) or {}
     except OSError as exc:
         raise HomeworkError(f"{path}: cannot read settings file ({exc.strerror})") from exc
+    except UnicodeDecodeError:
+        raise HomeworkError(f"{path}: not UTF-8 text (a settings file is YAML)") from None
     except yaml.YAMLError as exc:
         raise HomeworkError(f"{path}: not valid YAML ({str(exc).splitlines()[0]})") from exc
     if not isinstance(data, dict):

@@ -12,17 +12,11 @@ import numpy as np
 FEATURES = 48
 
 
-def flower_photos(root: Path, per_class: int, px: int = 64) -> Path:
+def image_tree(root: Path, name: str, per_class: int, px: int = 64) -> Path:
+    """A class-per-folder JPEG tree (the generated flowers or fruit) under root/name."""
     from homework.data import generated
 
-    tree, _ = generated.write_tree(root, "flower_photos", per_class, px)
-    return tree
-
-
-def own_images(root: Path, per_class: int, px: int = 64) -> Path:
-    from homework.data import generated
-
-    tree, _ = generated.write_tree(root, "own_images", per_class, px)
+    tree, _ = generated.write_tree(root, name, per_class, px)
     return tree
 
 
@@ -63,8 +57,8 @@ def saved_model(path: Path, steps: int = 40) -> Path:
 def build(root: Path) -> Dict[str, Path]:
     root = Path(root)
     return {
-        "flowers_dir": flower_photos(root / "data", per_class=14),
-        "own_images_dir": own_images(root / "own", per_class=10),
+        "flowers_dir": image_tree(root / "data", "flower_photos", per_class=14),
+        "own_images_dir": image_tree(root / "own", "own_images", per_class=10),
         "mnist_path": mnist_npz(root / "mnist.npz"),
         "hub_module": saved_model(root / "module"),
     }

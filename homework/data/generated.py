@@ -156,13 +156,13 @@ def _background(rng, size) -> Image.Image:
     return image.filter(ImageFilter.GaussianBlur(size / 120))
 
 
-def draw_image(painter: Painter, rng: np.random.Generator, px: int, scale=(0.16, 0.32), single=0.6) -> Image.Image:
+def draw_image(painter: Painter, rng: np.random.Generator, px: int) -> Image.Image:
     size = px * SUPERSAMPLE
     image = _background(rng, size)
     draw = ImageDraw.Draw(image)
-    count = 1 if rng.random() < single else int(rng.integers(2, 4))
+    count = 1 if rng.random() < 0.6 else int(rng.integers(2, 4))
     for k in range(count):
-        r = size * rng.uniform(*scale) * (1.0 if k == 0 else 0.7)
+        r = size * rng.uniform(0.16, 0.32) * (1.0 if k == 0 else 0.7)
         cx, cy = rng.uniform(0.15, 0.85, 2) * size
         painter(draw, rng, cx, cy, r)
     image = image.resize((px, px), Image.BILINEAR)

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Dict, List, Optional
 
 from ..errors import HomeworkError
-from . import inputs
+from ..packaged import packaged_file
 
 PACKAGE = Path(__file__).resolve().parents[1]  # homework/
 REPO = PACKAGE.parent
@@ -82,22 +82,13 @@ def build(out: Path) -> Path:
         add("run_autograder", RUN_AUTOGRADER.encode(), 0o755)
         for path in sorted(PACKAGE.rglob("*.py")):
             add(f"homework/{path.relative_to(PACKAGE).as_posix()}", path.read_bytes())
-        rubric = _packaged("answers/rubric.yaml")
+        rubric = packaged_file("answers/rubric.yaml")
         add("answers/rubric.yaml", rubric.read_bytes())
         add("expected_checks.json", json.dumps(expected_checks(REPO / "checks"), indent=2).encode())
     from .. import files
 
     files.write_bytes(out, buf.getvalue())
     return out
-
-
-def _packaged(rel: str) -> Path:
-    path = REPO / rel
-    if path.is_file():
-        return path
-    from ..packaged import packaged_file
-
-    return Path(packaged_file(rel))
 
 
 def build_command(args: argparse.Namespace) -> int:
@@ -126,11 +117,11 @@ def _checks_part(folder: Path, expected: List[Dict]) -> Optional[dict]:
         tests = [gradescope.test(c["id"], f"C{i}", 0, c["weight"], f"not run: {why}") for i, c in enumerate(expected, 1)]
         return gradescope.results(tests, 0.0, f"homework checks: {why}") if tests else None
 
-    checks_files = sorted(folder.rglob("*.checks.json"))
+    checks_files = sorted(folder.rglob("*" + checks_plugin.CHECKS_SUFFIX))
     if not checks_files:
         return none_ran("no checks results (run `hw5 run` and submit results/<label>.json with its .checks.json)")
     path = checks_files[0]
-    record_path = path.with_name(path.name[: -len(".checks.json")] + ".json")
+    record_path = checks_plugin.record_path_for(path)
     try:  # a refused checks file costs the checks, not the written answers
         if not record_path.exists():
             raise HomeworkError(f"{path.name}: submitted without its run record {record_path.name}")

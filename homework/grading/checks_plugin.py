@@ -16,13 +16,22 @@ from typing import Dict, List, Optional
 
 from .. import files
 from ..errors import HomeworkError
-from . import gradescope
+from . import gradescope, inputs
 
 DEFAULT_WEIGHT = 1.0
 
 
+CHECKS_SUFFIX = ".checks.json"
+
+
 def checks_path(record_path: Path) -> Path:
-    return Path(record_path).with_suffix(".checks.json")
+    return Path(record_path).with_suffix(CHECKS_SUFFIX)
+
+
+def record_path_for(checks_file: Path) -> Path:
+    """The run record beside a checks results file (the inverse of checks_path)."""
+    checks_file = Path(checks_file)
+    return checks_file.with_name(checks_file.name[: -len(CHECKS_SUFFIX)] + ".json")
 
 
 def _run_id(record_path: Optional[Path]) -> Optional[str]:
@@ -34,17 +43,15 @@ def _run_id(record_path: Optional[Path]) -> Optional[str]:
 
 
 class ChecksResults:
-    def __init__(self, out: Path, record_path: Optional[Path] = None, checks_dir: Optional[Path] = None):
+    def __init__(self, out: Path, record_path: Optional[Path] = None):
         self.out = Path(out)
-        if record_path is None and self.out.name.endswith(".checks.json"):  # checks_path() of the record beside it
-            record_path = self.out.with_name(self.out.name[: -len(".checks.json")] + ".json")
+        if record_path is None and self.out.name.endswith(CHECKS_SUFFIX):
+            record_path = record_path_for(self.out)
         self.record_path = Path(record_path) if record_path else None
-        self.checks_dir = Path(checks_dir) if checks_dir else None
         self.weights: Dict[str, float] = {}
         self.outcome: Dict[str, str] = {}
         self.message: Dict[str, str] = {}
         self.broken: Dict[str, str] = {}  # checks file -> why it could not be collected
-        self.seen_files: set = set()
         self.started = time.perf_counter()
 
     @staticmethod
@@ -69,7 +76,6 @@ class ChecksResults:
             if self._is_check(item.path):
                 marker = item.get_closest_marker("weight")
                 self.weights.setdefault(item.nodeid, float(marker.args[0]) if marker else DEFAULT_WEIGHT)
-                self.seen_files.add(str(item.nodeid).split("::")[0])
 
     def pytest_runtest_logreport(self, report):
         if report.nodeid not in self.weights:
@@ -105,7 +111,7 @@ class ChecksResults:
         doc = gradescope.results(tests, time.perf_counter() - self.started, f"homework checks: {passed} of {len(tests)} passed")
         run_id = _run_id(self.record_path)
         doc["extra_data"] = {"run_id": run_id, "record": self.record_path.name if self.record_path else None}
-        files.write_text(self.out, json.dumps(doc, indent=2, sort_keys=True, allow_nan=False) + "\n")
+        files.write_text(self.out, inputs.dumps(doc))
 
 
 def read_checks(path, record: Optional[dict]) -> dict:

@@ -118,21 +118,14 @@ def _cell(text: str) -> str:
 def _plot(rows: List[Dict], path: Path) -> None:
     scores = [r["score"] for r in rows if "score" in r]
     maximum = max((r["max_score"] for r in rows if "max_score" in r), default=36)
-    import matplotlib
+    from ..plots import pyplot, save
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(6, 3.2))
+    fig, ax = pyplot().subplots(figsize=(6, 3.2))
     ax.hist(scores, bins=[x / 2 for x in range(0, int(maximum * 2) + 2, 2)], color="#4477aa", edgecolor="white")
     ax.set_xlabel(f"total score (of {maximum:g})")
     ax.set_ylabel("submissions")
     ax.set_title(f"Score distribution ({len(scores)} submissions)")
-    fig.tight_layout()
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=100, metadata={"Software": None})
-    plt.close(fig)
-    files.write_bytes(path, buf.getvalue())
+    save(fig, path)
 
 
 def summary(rows: List[Dict], seconds: float, workers: int, plot_name: str) -> str:

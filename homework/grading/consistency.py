@@ -3,7 +3,7 @@ that no measurement of this run supports is flagged (flags inform the grader; th
 change the score)."""
 from __future__ import annotations
 
-from typing import Dict, List
+from typing import Dict, List, Optional
 
 from . import measured
 from .measured import Measured
@@ -13,20 +13,16 @@ PERCENT_TOLERANCE = 2.0  # percentage points
 RATIO_TOLERANCE = 0.25  # relative
 
 
-def measured_values(record: dict) -> Dict[int, List[Measured]]:
-    """Per question, the record's numbers an answer may cite (grading/measured.py is the one source)."""
-    return measured.values(record)
-
-
-def flags(question_id: int, answer: str, record: dict) -> List[str]:
-    measured = measured_values(record).get(question_id)
-    if measured is None:
+def flags(question_id: int, answer: str, record: dict, values: Optional[Dict[int, List[Measured]]] = None) -> List[str]:
+    """`values`: measured.values(record), when the caller checks several answers against one record."""
+    on_record = (values if values is not None else measured.values(record)).get(question_id)
+    if on_record is None:
         return []
     found = []
     cited = numbers(answer)
     for unit, tolerance_ok, name in (("%", lambda c, m: abs(c - m) <= PERCENT_TOLERANCE, "%"),
                                      ("x", lambda c, m: abs(c - m) <= RATIO_TOLERANCE * m, "x")):
-        options = [m for m in measured if m.unit == unit]
+        options = [m for m in on_record if m.unit == unit]
         for claim in (n for n in cited if n.unit == unit):
             if any(tolerance_ok(claim.value, m.value) for m in options):
                 continue

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import List, Optional
 
-from . import consistency, gradescope, schema, submissions
+from . import consistency, gradescope, measured, schema, submissions
 from .rubric import DEFAULT_RUBRIC, QuestionGrade, Rubric, grade
 
 
@@ -36,10 +36,12 @@ def grade_submission(path, rubric_path=DEFAULT_RUBRIC, record_path=None, record:
         record = schema.read_record(record_path)
     graded = []
     others = list(rubric.questions.values())
+    on_record = None  # the record's measurements, read once at the first answer that needs them
     for q in rubric.questions.values():
         g = grade(q, answers.answers[q.id], others, answers.located.get(q.id, "text"))
         if record is not None and g.answered:
-            flags = tuple(consistency.flags(q.id, g.answer, record))
+            on_record = measured.values(record) if on_record is None else on_record
+            flags = tuple(consistency.flags(q.id, g.answer, record, on_record))
             review = g.review + (("cites numbers the run record does not support",) if flags else ())
             g = dataclasses.replace(g, flags=flags, review=review, confidence=min(g.confidence, 0.7) if flags else g.confidence)
         graded.append(g)
@@ -58,8 +60,9 @@ def table(grades: Grades) -> str:
     rows.append(f"total {grades.score:g} / {grades.max_score:g}; {answered} of {len(grades.questions)} questions answered"
                 + (f"; needs review: Q{', Q'.join(review)}" if review else "")
                 + f" ({grades.submission.kind}: {_printable(grades.submission.source)})")
-    if warning(grades):
-        rows.append(warning(grades))
+    warned = warning(grades)
+    if warned:
+        rows.append(warned)
     return "\n".join(rows)
 
 

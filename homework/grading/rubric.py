@@ -434,9 +434,8 @@ def _trigrams(ws: List[str]) -> set:
     return {tuple(ws[i:i + 3]) for i in range(len(ws) - 2)}
 
 
-_QUESTION_GRAMS: Dict[Tuple[str, ...], set] = {}
-_QUESTION_SQUASHED: Dict[Tuple[str, ...], str] = {}
-_QUESTION_PASTED: Dict[Tuple[str, ...], List[re.Pattern]] = {}
+# per rubric (its question texts): (trigrams, squashed texts, patterns of each pasted text)
+_COPIED: Dict[Tuple[str, ...], Tuple[set, str, List[re.Pattern]]] = {}
 
 
 def _squash(text: str) -> str:
@@ -445,17 +444,18 @@ def _squash(text: str) -> str:
 
 def _drop_copied(text: str, questions: List[Question]) -> str:
     """The answer without sentences copied from any question's text."""
-    key = tuple(q.text for q in questions)
-    if key not in _QUESTION_GRAMS:
+    questions = sorted({q.id: q for q in questions}.values(), key=lambda q: q.id)  # one entry per rubric
+    key = tuple(q.text + "\n" + q.continues for q in questions)
+    if key not in _COPIED:
         grams: set = set()
         for q in questions:
             grams |= _trigrams(T.words(q.text)) | _trigrams(T.words(q.continues))
-        _QUESTION_GRAMS[key] = grams
-        _QUESTION_SQUASHED[key] = "\n".join(_squash(q.text) + "\n" + _squash(q.continues) for q in questions)
-        _QUESTION_PASTED[key] = [re.compile(r"\s+".join(map(re.escape, T.visible(part).split())), re.IGNORECASE)
-                                 for q in questions for part in (q.text, q.continues) if part.strip()]
-    grams, squashed = _QUESTION_GRAMS[key], _QUESTION_SQUASHED[key]
-    for pasted in _QUESTION_PASTED[key]:  # a pasted question or its command line, anywhere in the answer
+        squashed = "\n".join(_squash(q.text) + "\n" + _squash(q.continues) for q in questions)
+        pasted = [re.compile(r"\s+".join(map(re.escape, T.visible(part).split())), re.IGNORECASE)
+                  for q in questions for part in (q.text, q.continues) if part.strip()]
+        _COPIED[key] = (grams, squashed, pasted)
+    grams, squashed, patterns = _COPIED[key]
+    for pasted in patterns:  # a pasted question or its command line, anywhere in the answer
         text = pasted.sub(" ", text)
     kept, pos = [], 0
     for m in _SENTENCE.finditer(text):

@@ -56,11 +56,8 @@ def check_numbers(doc: Any, source: str) -> None:
 
 def read_record(path) -> dict:
     """A run record for grading or the report: readable text, valid JSON, the record schema, sane numbers."""
-    inputs.read_json(path, "run record")  # size, encoding, NaN/Infinity, nesting: one line each
-    try:
-        doc = run_record.read(path)
-    except RecursionError:
-        raise SchemaError(f"{path}: nested too deeply to be a run record") from None
+    doc = inputs.read_json(path, "run record")  # size, encoding, NaN/Infinity, nesting: one line each
+    doc = run_record.from_doc(doc, str(path))
     check_numbers(doc, str(path))
     return doc
 

@@ -264,7 +264,6 @@ def read_writeup(text: str, source: str, rubric: Rubric) -> Answers:
         else:
             same_line = body[_question_end(q.text, body):] if located[qid] == "text" else _after_question(body)
         heading = _HEADING.match(lines[index])
-        end = len(lines)
         following = [s for s in starts if s > index]
         for j in range(index + 1, following[0] if following else len(lines)):
             h = _HEADING.match(lines[j])

@@ -19,10 +19,11 @@ import time
 from pathlib import Path
 
 from .. import files
+from .. import prepare
 from ..data import generated
 from ..settings import Settings
 from . import probe, standins
-from .registry import MOBILENET_V2, get_architecture
+from .registry import get_architecture
 
 DEFAULT = ("mobilenet_0.50_224", "mobilenet_v2_1.00_224")
 
@@ -54,12 +55,12 @@ def main(argv=None) -> int:
                 continued = f", continuing from weights sha256 {files.sha256_file(args.start_from)[:12]} ({previous.get('recipe', 'unknown recipe')})"
             module, backbone, accuracy = standins.pretrain(arch, plan, seed=args.seed, log_every=300, start_from=args.start_from)
             standins.calibrate_batchnorm(module, backbone, plan.calibrate_px)
-            px = settings.transfer_image_size if arch.name == MOBILENET_V2.name else arch.input_size
+            px = prepare.probe_px(settings, arch)  # the size the checks probe it at
             path = args.out / f"{arch.name}.npz"
             standins.save_weights(module, path)
             module, _ = standins.new_module(arch)
             standins._load_npz(module, path)  # probe the weights as stored (float16)
-            result = probe.probe_module(module, px, flowers)
+            result = probe.probe_module(module, px, flowers, None, (), 0)
             target = probe.TARGETS[arch.family]
             print(f"{arch.name}: pretext {accuracy}, flowers probe {result['accuracy']:.3f} at {px}px (target {target}), "
                   f"colour histogram {result['colour_histogram']:.3f}, {time.perf_counter() - started:.0f}s", flush=True)

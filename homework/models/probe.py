@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
-from PIL import Image
 
 from ..errors import HomeworkError
 
@@ -113,7 +112,9 @@ def tree_arrays(root: Path) -> Tuple[List[Path], np.ndarray, List[str]]:
 
 
 def load_images(paths: Sequence[Path]) -> np.ndarray:
-    return np.stack([np.asarray(Image.open(p).convert("RGB"), np.float32) / 255.0 for p in paths])
+    from ..data.images import load_rgb
+
+    return np.stack([load_rgb(p) for p in paths]).astype(np.float32) / 255.0
 
 
 def module_features(model, images: np.ndarray, px: int) -> np.ndarray:
@@ -146,7 +147,7 @@ def few_shot_repeated(features, labels, counts, held_out, repeats=FEW_SHOT_REPEA
     return result
 
 
-def probe_module(model, px: int, flowers_root: Path, own_root: Optional[Path] = None, own_counts=(3, 6, 12), own_held_out: int = 6) -> dict:
+def probe_module(model, px: int, flowers_root: Path, own_root: Optional[Path], own_counts, own_held_out: int) -> dict:
     """The probe record stored in a stand-in's manifest: 5-fold logistic regression on frozen
     features of the flowers tree at px, the same on a colour histogram, and few-shot accuracy
     on the own-images tree."""

@@ -44,7 +44,19 @@ def release() -> None:
     """Drop Keras' global graph state and collect: run between models so one check file's
     memory does not grow with every model it trains."""
     keras.backend.clear_session()
+    release_memory()
+
+
+def release_memory() -> None:
+    """Hand freed heap back to the system (glibc keeps large freed blocks of a closed session's
+    graph in its arenas): the checks run several extractors in one process on 4-8 GB boards."""
+    import ctypes
+
     gc.collect()
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc (macOS, musl): nothing to do
+        pass
 
 
 class EpochTimer(keras.callbacks.Callback):

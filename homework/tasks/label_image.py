@@ -157,7 +157,7 @@ def label_image(
             except (tf.errors.InvalidArgumentError, ValueError) as exc:
                 raise HomeworkError(f"{graph}: '{input_layer}' rejected a {input_height}x{input_width} image; it takes '{expected.name}' at {expected.height}x{expected.width}") from exc
             seconds = time.perf_counter() - started
-    from .retrain_extractor import release_memory
+    from .common import release_memory
 
     release_memory()
     scores = np.squeeze(results)

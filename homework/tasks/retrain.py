@@ -131,6 +131,8 @@ def train_heads(extractor: Extractor, tree: ImageTree, vectors: np.ndarray, conf
         return feed(batch, extractor.run(images))
 
     steps = config.how_many_training_steps
+    set_up = time.perf_counter() - started  # heads graph, writers, distortion images: not training
+    started = time.perf_counter()
     done = 0
     for i in (i for i in range(steps) if i % config.eval_step_interval == 0 or i + 1 == steps):
         if in_graph:
@@ -212,7 +214,7 @@ def train_heads(extractor: Extractor, tree: ImageTree, vectors: np.ndarray, conf
                 "evaluations": len(curve["step"]),
                 **stability(curve["cross_entropy"], curve["validation_accuracy_full"]),
             },
-            timings={"training_s": trained, "export_s": exported, "steps_per_s": steps / trained if trained else 0.0},
+            timings={"head_setup_s": set_up, "training_s": trained, "export_s": exported, "steps_per_s": steps / trained if trained else 0.0},
             details={"curves": curve, "labels": list(tree.labels), "misclassified": misclassified},
             artifacts={"output_graph": str(cfg.output_graph), "output_labels": str(cfg.output_labels), "summaries_dir": str(cfg.summaries_dir)},
         ))

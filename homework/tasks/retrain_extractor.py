@@ -22,6 +22,7 @@ from ..models.frozen import FrozenExtractor, codelab_extractor, freeze_module
 from ..models.registry import get_architecture
 from ..settings import Settings
 from .bottlenecks import BottleneckCache
+from .common import release_memory
 
 log = logging.getLogger("hw5")
 EXTRACT_BATCH = 32
@@ -70,19 +71,6 @@ class Extractor:
     def close(self):
         self.session.close()
         release_memory()
-
-
-def release_memory() -> None:
-    """Hand freed heap back to the system (glibc keeps large freed blocks of a closed session's
-    graph in its arenas): the checks run several extractors in one process on 4-8 GB boards."""
-    import ctypes
-    import gc
-
-    gc.collect()
-    try:
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
-    except (OSError, AttributeError):  # not glibc (macOS, musl): nothing to do
-        pass
 
 
 def _resized(image: np.ndarray, size: int) -> np.ndarray:
@@ -172,7 +160,7 @@ def probe_throughput(extractor: Extractor, tree: ImageTree) -> Tuple[float, int]
     return len(timed) / (time.perf_counter() - started), len(timed)
 
 
-def cache_bottlenecks(extractor: Extractor, tree: ImageTree, cache: BottleneckCache, progress: Optional[Progress] = None) -> np.ndarray:
+def cache_bottlenecks(extractor: Extractor, tree: ImageTree, cache: BottleneckCache) -> np.ndarray:
     """Bottlenecks of every image in tree order: cached ones read, the rest computed in
     batches while the next batch is decoded."""
     vectors = np.zeros((len(tree.entries), extractor.frozen.bottleneck_size), np.float32)
@@ -185,7 +173,7 @@ def cache_bottlenecks(extractor: Extractor, tree: ImageTree, cache: BottleneckCa
             vectors[index] = cached
     if todo:
         log.info("computing %d bottlenecks (%d cached)", len(todo), len(tree.entries) - len(todo))
-    progress = progress or Progress("bottlenecks", len(todo))
+    progress = Progress("bottlenecks", len(todo))
     batches = [todo[i : i + extractor.batch] for i in range(0, len(todo), extractor.batch)]
     with ThreadPoolExecutor(max_workers=2) as pool:  # PIL and file I/O release the GIL
 

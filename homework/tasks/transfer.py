@@ -16,7 +16,7 @@ import logging
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, List, Tuple
+from typing import Dict, List, Optional, Tuple
 
 import numpy as np
 
@@ -65,6 +65,7 @@ class Inputs:
     val: Split  # per-epoch curves only
     test: Split  # the accuracies compared: never trained or selected on
     module: modules.Module
+    load_s: float  # finding, decoding and resizing the images, and locating the module
 
     @property
     def classes(self) -> int:
@@ -92,6 +93,7 @@ def image_arrays(tree: ImageTree, split: str, size: int) -> Split:
 
 
 def load_inputs(settings: Settings) -> Inputs:
+    started = time.perf_counter()
     source = trees.flowers(settings)
     validation, testing = split_percentages(settings)
     tree = load_image_tree(source.root, validation, testing, cache_dir=settings.cache_dir)
@@ -100,7 +102,8 @@ def load_inputs(settings: Settings) -> Inputs:
     for split, (_, labels) in arrays.items():
         if not len(labels):
             raise HomeworkError(f"{source.root}: no {split} images at {validation:g}% validation / {testing:g}% testing: add images")
-    return Inputs(source, tree, arrays["training"], arrays["validation"], arrays["testing"], modules.get_module(MOBILENET_V2, settings))
+    module = modules.get_module(MOBILENET_V2, settings)
+    return Inputs(source, tree, arrays["training"], arrays["validation"], arrays["testing"], module, time.perf_counter() - started)
 
 
 def per_sample_bytes(module: modules.Module, settings: Settings, image_size: int, trainable: bool) -> int:
@@ -254,19 +257,20 @@ def train_phase(settings: Settings, clf: Classifier, inputs: Inputs, trainable: 
     )
 
 
-def run(settings: Settings, verbose: int = 2) -> TaskResult:
-    """details: frozen and fine_tuned (Phase), memory (budget, estimates, simulated OOM)."""
+def run(settings: Settings, verbose: int = 2, inputs: Optional[Inputs] = None) -> TaskResult:
+    """details: frozen and fine_tuned (Phase), memory (budget, estimates, simulated OOM).
+    `inputs`: load_inputs(settings) when the caller already has them."""
     from ..compat import limit_gpu_memory
 
     # The cap is set up before TensorFlow starts its devices (device.request_gpu_memory at start); this
     # confirms it, and raises with TensorFlow's message if a different budget comes too late.
     capped = limit_gpu_memory(settings.memory_budget_mb) if settings.memory_budget_mb else False
-    started = time.perf_counter()
-    inputs = load_inputs(settings)
+    inputs = inputs or load_inputs(settings)
+    started = time.perf_counter()  # after loading: load_inputs times itself
     size = settings.transfer_image_size
     frozen_bytes = per_sample_bytes(inputs.module, settings, size, trainable=False)
     estimates = {False: frozen_bytes, True: 2 * frozen_bytes}  # as per_sample_bytes(trainable=True)
-    prepared = time.perf_counter() - started
+    prepared = inputs.load_s + time.perf_counter() - started
 
     log_root = Path(settings.results_dir) / "tensorboard" / "transfer"
     train_started = time.perf_counter()
