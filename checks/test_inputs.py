@@ -4,7 +4,7 @@ the embedded profile the stand-ins' features really carry the generated flower c
 import pytest
 
 from homework.data import trees
-from homework.models import probe
+from homework.models import probe, standins
 from homework.models.registry import get_architecture
 from homework.prepare import architectures, describe_inputs, module_probe
 from homework.tasks.common import above_chance_floor
@@ -30,13 +30,14 @@ def standin_probes(settings):
 
 def test_standin_features_carry_the_flower_classes(standin_probes):
     """5-fold logistic regression on frozen features, at the size each task feeds the module,
-    over at least 100 images: above chance by ABOVE_CHANCE_SE standard errors. The aims in
-    probe.TARGETS (0.85 MobileNets, 0.75 Inception v3) are shown by hw5 data and the record;
-    they are not all reached yet, so they are reported, not asserted."""
+    over at least 100 images. Stand-ins from committed weights (the MobileNets) must reach
+    probe.TARGETS (0.85); Inception v3, pretrained briefly by hw5 data because its 87 MB of
+    weights cannot be committed, must be above chance by four standard errors (its 0.75 aim is
+    shown by hw5 data and the record, not reached)."""
     below = []
     for arch, record in standin_probes.items():
         assert record["images"] >= 100 and record["folds"] == 5, record
-        floor = above_chance_floor(5, record["images"])
+        floor = probe.TARGETS[arch.family] if standins.committed_weights(arch) else above_chance_floor(5, record["images"])
         if record["accuracy"] < floor:
             below.append(f"{arch.name} {record['accuracy']:.3f} at {record['image_px']}px (needs {floor:.3f})")
     assert not below, "stand-in features do not carry the flower classes: " + "; ".join(below)

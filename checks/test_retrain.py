@@ -15,9 +15,10 @@ from homework.tasks import devices, retrain_experiments as experiments
 from homework.tasks.common import above_chance_floor
 from homework.tasks.retrain import RetrainConfig, retrain
 
-OWN_GAIN_SE = 1.0  # own images: the gain from the fewest to the most images a class, in its standard errors
+OWN_GAIN_SE = 2.0  # own images: the gain from the fewest to the most images a class, in its standard errors
 LEARNED_REAL = 0.80  # test accuracy at 0.01 that counts as "it learned" on the real modules and flowers
-# Embedded stand-ins: above chance by ABOVE_CHANCE_SE standard errors (issue 10's 0.85 is not reached yet).
+LEARNED_EMBEDDED = 0.85  # the same on the stand-ins and generated flowers, which are built to reach it
+LEARNED_SE = 2.0  # the embedded accuracy minus this many standard errors must still reach LEARNED_EMBEDDED
 MIN_TEST_IMAGES = 80  # the accuracy's standard error is then at most 0.04 around 0.85
 
 
@@ -53,14 +54,17 @@ def test_every_rate_gives_a_usable_graph_or_recorded_evidence(sweep, settings):
         accuracy = rates["0.01"]["final_test_accuracy"]
         error = math.sqrt(accuracy * (1 - accuracy) / tested)
         classes = len(sweep.details["runs"][0].details["labels"])
-        floor = LEARNED_REAL if settings.profile == "real" else above_chance_floor(classes, tested)
-        assert accuracy >= floor, f"test accuracy {accuracy:.3f} (standard error {error:.3f}, {tested} images) at 0.01, needs {floor:.3f}"
+        assert accuracy > above_chance_floor(classes, tested), f"test accuracy {accuracy:.3f} at 0.01 on {tested} images: no better than chance"
+        if settings.profile == "real":
+            assert accuracy >= LEARNED_REAL, f"test accuracy {accuracy:.3f} (standard error {error:.3f}, {tested} images) at 0.01, needs {LEARNED_REAL}"
+        else:
+            assert accuracy - LEARNED_SE * error >= LEARNED_EMBEDDED, (
+                f"test accuracy {accuracy:.3f} at 0.01 minus {LEARNED_SE:g} standard errors ({error:.3f}, {tested} images) is below {LEARNED_EMBEDDED}")
     if "0.005" in rates and "0.01" in rates:  # half the rate needs more steps to get as far
         assert facts["slower"], facts["slower_note"]
-    if "1" in rates:  # question 9's evidence is recorded: whether 1.0 blew up or swung, measured against 0.01
+    if "1" in rates:  # question 9: 1.0 overshoots, and the recorded curves show it against 0.01
         assert set(facts["unstable_evidence"]) >= {"loss_blew_up", "accuracy_oscillates"} and facts["late_loss_ratio"] is not None, facts
-        if settings.profile == "real":  # on the real modules' bottlenecks 1.0 overshoots; stand-ins' small features may not
-            assert facts["unstable"], (facts["unstable_evidence"], facts["late_loss_ratio"], facts["accuracy_swing"])
+        assert facts["unstable"], (facts["unstable_evidence"], facts["late_loss_ratio"], facts["accuracy_swing"])
 
 
 def test_runs_log_like_the_codelab(sweep, settings):
@@ -162,8 +166,7 @@ def test_own_images_accuracy_against_images_per_class(settings, workdir, store):
         lo, hi = counts[0], counts[-1]
         gain, error = result.metrics[f"gain_{lo}_to_{hi}"], result.metrics[f"gain_{lo}_to_{hi}_standard_error"]
         assert rows[0]["test_images"] >= 100
-        # One standard error: the stand-in's gain (about 0.09 +- 0.04 over seeds 0-2, 204 held-out images)
-        # clears it on every seed tried; two would flip with the seed until the stand-in features improve.
+        # Two standard errors: the stand-in's gain is about 0.16 +- 0.035 (204 held-out images).
         assert gain > OWN_GAIN_SE * error, f"accuracy {rows[0]['final_test_accuracy']:.3f} at {lo} and {rows[-1]['final_test_accuracy']:.3f} at {hi} per class (gain standard error {error:.3f})"
 
 

@@ -3,7 +3,7 @@ import time
 import numpy as np
 import pytest
 
-from homework.data.mnist import load_mnist
+from homework.data.mnist import load_mnist, write_full_size
 from homework.errors import HomeworkError, OfflineError
 
 
@@ -24,6 +24,18 @@ def test_real_profile_reads_a_local_npz(isolated_settings, tmp_path):
     np.savez(path, x_train=rng.integers(0, 255, (20, 28, 28)), y_train=np.arange(20) % 10, x_test=np.zeros((5, 28, 28)), y_test=np.arange(5))
     data = load_mnist(isolated_settings.replace(profile="real", mnist_path=path))
     assert not data.stand_in and len(data.y_train) == 20 and "mnist.npz" in data.source
+
+
+def test_a_generated_full_size_npz_is_marked_a_stand_in_even_in_the_real_profile(isolated_settings, tmp_path):
+    path = write_full_size(tmp_path / "mnist.npz", train=300, test=50, seed=3)
+    data = load_mnist(isolated_settings.replace(profile="real", mnist_path=path))
+    assert data.stand_in and "stand-in" in data.source and "jittered" in data.source
+    assert data.x_train.shape == (300, 28, 28) and data.x_test.shape == (50, 28, 28) and data.x_train.dtype == np.uint8
+    embedded = load_mnist(isolated_settings)
+    originals = {row.tobytes() for row in embedded.x_train} | {row.tobytes() for row in embedded.x_test}
+    copied = sum(row.tobytes() in originals for row in data.x_train)
+    assert copied < 0.3 * len(data.x_train)  # mostly shifted or restroked, not the shipped digits as they are
+    assert len(set(data.y_train.tolist())) == 10
 
 
 def test_bad_npz_is_one_line(isolated_settings, tmp_path):

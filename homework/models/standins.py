@@ -58,6 +58,7 @@ def describe(arch: Architecture, plan: Pretraining) -> str:
         f"stand-in v{RECIPE_VERSION}: tf_keras.applications {arch.family} width {arch.width:g}, "
         f"pretrained {plan.steps} steps x {plan.batch} on generated part-attribute images at {plan.image_px}px, "
         f"BatchNorm calibrated at {plan.calibrate_px}px"
+        + (f", features scaled to squared norm {FEATURE_SQUARED_NORM:g}" if arch.family in LAST_BATCHNORM else "")
     )
 
 
@@ -167,6 +168,38 @@ def calibrate_batchnorm(module, backbone, px: int, seed: int = 1, count: int = 9
         layer.momentum = momentum
 
 
+# The pooled features' mean squared norm a stand-in is scaled to. ImageNet-trained modules
+# end in a weight-decayed 1,000-way classifier, which pushes their features large: a squared
+# norm in the hundreds, at which the codelab's learning rate of 1.0 overshoots (the homework's
+# question 9). The pretext heads exert no such pull, and the stand-ins' features came out near
+# 70, where 1.0 trains as calmly as 0.01. Scaling the last BatchNorm's gamma and beta (before
+# the final ReLU6) scales the features and leaves what they separate unchanged.
+FEATURE_SQUARED_NORM = 600.0
+LAST_BATCHNORM = {"mobilenet_v1": "conv_pw_13_bn", "mobilenet_v2": "Conv_1_bn"}  # Inception v3 ends in ten branches: not scaled
+
+
+def calibrate_feature_scale(module, backbone, family: str, px: int, seed: int = 1, count: int = 96, rounds: int = 3) -> Optional[float]:
+    """Scale the last BatchNorm so the pooled features' mean squared norm on generated pretext
+    images at `px` is FEATURE_SQUARED_NORM (a few rounds: ReLU6 clips). Returns the factor
+    applied, or None for an architecture without a single last BatchNorm."""
+    from ..compat import tf
+
+    name = LAST_BATCHNORM.get(family)
+    if name is None:
+        return None
+    layer = backbone.get_layer(name)
+    x, _ = generated.pretext_batch(np.random.default_rng(seed), count, 128)
+    images = tf.image.resize(x.astype(np.float32) / 255.0, (px, px))
+    total = 1.0
+    for _ in range(rounds):
+        features = np.concatenate([np.asarray(module(images[i:i + 16])) for i in range(0, count, 16)])
+        factor = float(np.sqrt(FEATURE_SQUARED_NORM / max(np.mean(np.sum(features.astype(np.float64) ** 2, axis=1)), 1e-12)))
+        gamma, beta, *stats = layer.get_weights()
+        layer.set_weights([gamma * factor, beta * factor, *stats])
+        total *= factor
+    return total
+
+
 def load_committed(arch: Architecture, path: Path):
     """A module with the committed weights at `path`, after checking them against the hash file."""
     expected = weights_index().get(path.name, {}).get("sha256")
@@ -207,7 +240,8 @@ def build(arch: Architecture, out_dir: Path, seed: int = 0) -> dict:
         plan = dataclasses.replace(plan, steps=min(plan.steps, plan.build_steps), pool=min(plan.pool, plan.build_steps * plan.batch))
         module, backbone, accuracy = pretrain(arch, plan, seed)
         calibrate_batchnorm(module, backbone, plan.calibrate_px)
-        pretraining = {"pretext_accuracy": accuracy, "heads": dict(generated.PRETEXT_HEADS), "recipe": describe(arch, plan)}
+        scale = calibrate_feature_scale(module, backbone, arch.family, plan.calibrate_px)
+        pretraining = {"pretext_accuracy": accuracy, "heads": dict(generated.PRETEXT_HEADS), "recipe": describe(arch, plan), "feature_scale": scale}
 
     staging = out_dir.with_name(out_dir.name + ".partial")
     shutil.rmtree(staging, ignore_errors=True)

@@ -1,0 +1,141 @@
+"""Full-size rehearsal: the homework's real workload, offline, on generated data and stand-ins.
+
+    python benchmarks/full_size.py [--work DIR] [--tasks data inputs mnist transfer retrain]
+        [--flowers-per-class 734] [--image-px 256] [--mnist-train 60000] [--json out.json]
+
+Sizes are the real profile's: 3,670 flower images in five classes (generated, at --image-px),
+60,000 + 10,000 MNIST-shaped digits (jittered copies of the 5,000 shipped ones, in a file that
+says it is generated), transfer at 224 px, retrain at 4,000 steps and three rates, Inception v3
+at 299 px, a 10/10 validation/test split. Every result is marked a stand-in.
+
+Each task is one fresh process (`hw5 data`, then `pytest checks/test_<task>.py` on an empty
+bottleneck cache), sampled every 0.25 s: wall time, peak RSS of the whole process tree (TensorFlow
+children included) and of its largest process, and the images/s the task's record gives. It
+is a benchmark, not part of the test suite: expect tens of minutes on two CPU cores.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import psutil
+
+ROOT = Path(__file__).resolve().parents[1]
+TASKS = ("data", "inputs", "mnist", "transfer", "retrain")
+LIMIT_MB = 3 * 1024  # issue 13: every task under 3 GB at full size
+
+
+def sample_tree(proc: subprocess.Popen, peaks: dict, stop: threading.Event) -> None:
+    """Peak RSS of the process and all its descendants (sum) and of the largest one, in MB."""
+    try:
+        root = psutil.Process(proc.pid)
+    except psutil.NoSuchProcess:
+        return
+    while not stop.is_set():
+        try:
+            members = [root] + root.children(recursive=True)
+            sizes = []
+            for member in members:
+                try:
+                    sizes.append(member.memory_info().rss)
+                except psutil.Error:
+                    pass
+            peaks["tree_mb"] = max(peaks.get("tree_mb", 0), sum(sizes) / 2**20)
+            peaks["process_mb"] = max(peaks.get("process_mb", 0), max(sizes, default=0) / 2**20)
+        except psutil.Error:
+            pass
+        stop.wait(0.25)
+
+
+def run_measured(command, env, log_path: Path) -> dict:
+    peaks, stop = {}, threading.Event()
+    started = time.perf_counter()
+    with open(log_path, "w") as log:
+        proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+        sampler = threading.Thread(target=sample_tree, args=(proc, peaks, stop), daemon=True)
+        sampler.start()
+        code = proc.wait()
+    stop.set()
+    sampler.join()
+    return {"exit": code, "wall_s": round(time.perf_counter() - started, 1),
+            "peak_tree_mb": round(peaks.get("tree_mb", 0)), "peak_process_mb": round(peaks.get("process_mb", 0)),
+            "log": str(log_path)}
+
+
+def throughputs(record_path: Path) -> dict:
+    """Every `*per_s` metric the task's record holds, by task."""
+    try:
+        record = json.loads(record_path.read_text())
+    except (OSError, ValueError):
+        return {}
+    found = {}
+    for name, task in (record.get("tasks") or {}).items():
+        for source in (task.get("metrics") or {}, task.get("timings") or {}):
+            for key, value in source.items():
+                if "per_s" in key and isinstance(value, (int, float)):
+                    found[f"{name}.{key}"] = round(float(value), 1)
+    return found
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--work", type=Path, help="cache, data and records (default: a new temporary folder)")
+    parser.add_argument("--tasks", nargs="+", choices=TASKS, default=list(TASKS))
+    parser.add_argument("--flowers-per-class", type=int, default=734, help="734 x 5 = the real 3,670")
+    parser.add_argument("--image-px", type=int, default=256, help="generated photo size (flower_photos are about 320x240)")
+    parser.add_argument("--mnist-train", type=int, default=60000)
+    parser.add_argument("--mnist-test", type=int, default=10000)
+    parser.add_argument("--json", type=Path, help="also write the table here")
+    args = parser.parse_args()
+
+    sys.path.insert(0, str(ROOT))
+    from homework.data.mnist import write_full_size
+
+    work = args.work or Path(tempfile.mkdtemp(prefix="hw5-full-size-"))
+    work.mkdir(parents=True, exist_ok=True)
+    mnist_path = work / "mnist-full-size.npz"
+    if "mnist" in args.tasks and not mnist_path.is_file():
+        write_full_size(mnist_path, args.mnist_train, args.mnist_test)
+    env = dict(os.environ, HW5_CACHE_DIR=str(work / "cache"), HW5_PROFILE="embedded",
+               HW5_FLOWERS_IMAGES_PER_CLASS=str(args.flowers_per_class), HW5_FLOWERS_IMAGE_PX=str(args.image_px),
+               HW5_TRANSFER_IMAGE_SIZE="224", HW5_TRAINING_STEPS="4000",
+               HW5_VALIDATION_PERCENTAGE="10", HW5_TESTING_PERCENTAGE="10", HW5_DEVICE_LABEL="full-size-rehearsal")
+    if mnist_path.is_file():
+        env["HW5_MNIST_PATH"] = str(mnist_path)
+    rows = []
+    for task in args.tasks:
+        record = work / "records" / f"{task}.json"
+        record.parent.mkdir(parents=True, exist_ok=True)
+        if task == "data":
+            command = [sys.executable, "-m", "homework.cli", "data"]
+        else:
+            command = [sys.executable, "-m", "pytest", f"checks/test_{task}.py", "-q", "-p", "no:cacheprovider",
+                       "--benchmark-disable", f"--record={record}"]
+        print(f"{task}: {' '.join(command[1:])}", flush=True)
+        row = {"task": task, **run_measured(command, env, work / f"{task}.log"), **{"per_s": throughputs(record)}}
+        row["under_3_gb"] = row["peak_tree_mb"] <= LIMIT_MB
+        rows.append(row)
+        print(f"  exit {row['exit']}, {row['wall_s']} s, peak RSS tree {row['peak_tree_mb']} MB "
+              f"(largest process {row['peak_process_mb']} MB), {row['per_s']}", flush=True)
+
+    print("\n| task | wall s | peak RSS, process tree (MB) | largest process (MB) | under 3 GB | throughput |")
+    print("|---|---|---|---|---|---|")
+    for row in rows:
+        rates = ", ".join(f"{k} {v}" for k, v in row["per_s"].items()) or "-"
+        print(f"| {row['task']}{'' if row['exit'] == 0 else ' (exit ' + str(row['exit']) + ')'} | {row['wall_s']} | "
+              f"{row['peak_tree_mb']} | {row['peak_process_mb']} | {'yes' if row['under_3_gb'] else 'NO'} | {rates} |")
+    if args.json:
+        args.json.write_text(json.dumps({"work": str(work), "settings": {k: v for k, v in env.items() if k.startswith("HW5_")},
+                                         "rows": rows}, indent=2))
+    return 0 if all(row["exit"] == 0 for row in rows) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
