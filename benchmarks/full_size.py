@@ -70,17 +70,23 @@ def run_measured(command, env, log_path: Path) -> dict:
 
 
 def throughputs(record_path: Path) -> dict:
-    """Every `*per_s` metric the task's record holds, by task."""
+    """Every images/s, steps/s and epoch-seconds figure in the task's record (metrics and
+    timings, nested ones too), keyed task.path."""
     try:
         record = json.loads(record_path.read_text())
     except (OSError, ValueError):
         return {}
     found = {}
+
+    def walk(prefix, value):
+        if isinstance(value, dict):
+            for key, inner in value.items():
+                walk(f"{prefix}.{key}", inner)
+        elif isinstance(value, (int, float)) and not isinstance(value, bool) and ("per_s" in prefix or "epoch_seconds" in prefix):
+            found[prefix] = round(float(value), 1)
+
     for name, task in (record.get("tasks") or {}).items():
-        for source in (task.get("metrics") or {}, task.get("timings") or {}):
-            for key, value in source.items():
-                if "per_s" in key and isinstance(value, (int, float)):
-                    found[f"{name}.{key}"] = round(float(value), 1)
+        walk(name, {**(task.get("metrics") or {}), **(task.get("timings") or {})})
     return found
 
 

@@ -117,12 +117,17 @@ def load_images(paths: Sequence[Path]) -> np.ndarray:
     return np.stack([load_rgb(p) for p in paths]).astype(np.float32) / 255.0
 
 
-def module_features(model, images: np.ndarray, px: int) -> np.ndarray:
-    """Pooled features of float [0, 1] images resized (bilinear, in the graph) to px."""
+def tree_features(model, paths: Sequence[Path], px: int) -> Tuple[np.ndarray, np.ndarray]:
+    """(pooled features at px, colour histograms) of the images at `paths`, decoded BATCH at a
+    time: a full-size tree (3,670 photos) never sits in memory decoded."""
     from ..compat import tf
 
-    out = [np.asarray(model(tf.image.resize(images[i:i + BATCH], (px, px)))) for i in range(0, len(images), BATCH)]
-    return np.concatenate(out)
+    features, histograms = [], []
+    for start in range(0, len(paths), BATCH):
+        images = load_images(paths[start:start + BATCH])
+        features.append(np.asarray(model(tf.image.resize(images, (px, px)))))
+        histograms.append(colour_histogram(images))
+    return np.concatenate(features), np.concatenate(histograms)
 
 
 def few_shot_repeated(features, labels, counts, held_out, repeats=FEW_SHOT_REPEATS, seed=0) -> Dict[int, float]:
@@ -153,19 +158,18 @@ def probe_module(model, px: int, flowers_root: Path, own_root: Optional[Path], o
     on the own-images tree."""
     started = time.perf_counter()
     paths, labels, names = tree_arrays(flowers_root)
-    images = load_images(paths)
+    features, histograms = tree_features(model, paths, px)
     record = {
         "image_px": px,
         "images": len(paths),
         "classes": names,
         "folds": FOLDS,
-        "accuracy": round(kfold_accuracy(module_features(model, images, px), labels, FOLDS), 4),
-        "colour_histogram": round(kfold_accuracy(colour_histogram(images), labels, FOLDS), 4),
+        "accuracy": round(kfold_accuracy(features, labels, FOLDS), 4),
+        "colour_histogram": round(kfold_accuracy(histograms, labels, FOLDS), 4),
     }
-    del images
     if own_root is not None:
         paths, labels, _ = tree_arrays(own_root)
-        features = module_features(model, load_images(paths), px)
+        features, _ = tree_features(model, paths, px)
         record["own_images"] = {str(k): v for k, v in few_shot_repeated(features, labels, own_counts, own_held_out).items()}
         record["own_images_held_out"] = own_held_out
     record["seconds"] = round(time.perf_counter() - started, 2)
