@@ -95,6 +95,9 @@ def test_a_class_folder_is_graded_in_parallel(tmp_path, capsys):
     summary = (out / "summary.md").read_text()
     assert "4 of 5 submissions graded" in summary and "score_distribution.png" in summary and "## Needs review" in summary
     assert (out / "score_distribution.png").read_bytes().startswith(b"\x89PNG")
+    capsys.readouterr()
+    assert main(["grade", str(folder), "--json", str(tmp_path / "one.json")]) == 2  # one results.json cannot hold a class
+    assert "--out-dir" in capsys.readouterr().err and not (tmp_path / "one.json").exists()
 
 
 def _checks_doc(run_id, passed=True):

@@ -173,3 +173,19 @@ def test_v1_records_still_compare_report_and_grade(tmp_path, capsys):
     assert main(["report", "--record", str(v1), "-o", str(out)]) == 0
     assert out.read_text().startswith("# Homework 5 report") and "Not run in this record" not in out.read_text()
     assert main(["compare", str(v1), str(FIXTURE_V1)]) == 0
+
+
+def test_a_v1_record_grades_a_write_up_that_answers_every_question(tmp_path, capsys):
+    """The v1 retrain entry lacks the rates' details: the grader says it cannot read them and
+    grades the answer on its text, instead of a traceback."""
+    from homework.cli import main
+
+    writeup = Path(__file__).parent / "fixtures" / "writeups" / "question_then_paragraph.txt"
+    out = tmp_path / "results.json"
+    assert main(["grade", str(writeup), "--record", str(FIXTURE_V1), "--json", str(out), "--written-only"]) == 0
+    assert json.loads(out.read_text())["tests"]
+    from homework import record
+    from homework.grading import measured
+
+    evidence = measured.evidence(record.from_doc(json.loads(FIXTURE_V1.read_text()), str(FIXTURE_V1)))
+    assert evidence[8].unreadable and not evidence[8].values and not evidence[8].not_run

@@ -24,6 +24,9 @@ def run(args: argparse.Namespace, rubric_path: str) -> int:
     if len(submissions) > 1 or Path(submissions[0]).is_dir():
         from . import classroom
 
+        if args.json:
+            raise HomeworkError("hw5 grade: --json names one results.json, for one submission; a class is graded "
+                                "into --out-dir (a results file per submission, a CSV and a summary)")
         return classroom.run(submissions, rubric_path, args)
     return grade_one(submissions[0], rubric_path, args)
 

@@ -31,6 +31,7 @@ class Evidence:
     task: str
     stand_in: bool = False
     not_run: Optional[str] = None  # the task to run when it is missing
+    unreadable: Optional[str] = None  # why the task's entry could not be read (an older or damaged record)
     lines: List[str] = field(default_factory=list)  # Markdown, record text escaped
     values: List[Measured] = field(default_factory=list)  # numbers an answer may cite
 
@@ -57,7 +58,12 @@ def evidence(record: dict) -> Dict[int, Evidence]:
         if main not in tasks and qid != 12:
             ev.not_run = main
         else:
-            _BUILDERS[qid](tasks, ev)
+            try:
+                _BUILDERS[qid](tasks, ev)
+            except (KeyError, TypeError, AttributeError, IndexError, ValueError) as exc:
+                # a record from an older hw5, or edited by hand: nothing from it, and say so
+                ev.lines, ev.values, ev.not_run = [], [], None
+                ev.unreadable = f"{type(exc).__name__}: {exc}"
         out[qid] = ev
     return out
 

@@ -35,6 +35,7 @@ def main(argv=None) -> int:
     parser.add_argument("--pool", type=int, help="distinct pretext images (default: the recipe's)")
     parser.add_argument("--learning-rate", type=float, help="peak learning rate (default: the recipe's)")
     parser.add_argument("--image-px", type=int, help="pretraining resolution (default: the recipe's)")
+    parser.add_argument("--batch", type=int, help="pretraining batch size (default: the recipe's)")
     parser.add_argument("--start-from", type=Path, help="continue from these weights (an <arch>.npz) instead of a fresh net")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, default=standins.WEIGHTS_DIR)
@@ -50,7 +51,7 @@ def main(argv=None) -> int:
         for name in args.arch:
             arch = get_architecture(name)
             plan = standins.PRETRAINING[arch.family]
-            plan = dataclasses.replace(plan, steps=args.steps or plan.steps, pool=args.pool or plan.pool, learning_rate=args.learning_rate or plan.learning_rate, image_px=args.image_px or plan.image_px)
+            plan = dataclasses.replace(plan, steps=args.steps or plan.steps, pool=args.pool or plan.pool, learning_rate=args.learning_rate or plan.learning_rate, image_px=args.image_px or plan.image_px, batch=args.batch or plan.batch)
             started = time.perf_counter()
             continued, previous = "", {}
             if args.start_from:
@@ -58,17 +59,18 @@ def main(argv=None) -> int:
                 continued = f", continuing from weights sha256 {files.sha256_file(args.start_from)[:12]} ({previous.get('recipe', 'unknown recipe')})"
             if args.steps == 0:  # calibration only, of the --start-from weights
                 module, backbone = standins.new_module(arch)
-                standins._load_npz(module, args.start_from)
+                standins.load_npz(module, args.start_from)
                 accuracy = previous.get("pretext_accuracy", {})
             else:
                 module, backbone, accuracy = standins.pretrain(arch, plan, seed=args.seed, log_every=300, start_from=args.start_from)
+            standins.snap_to_storage(module, arch)
             standins.calibrate_batchnorm(module, backbone, plan.calibrate_px)
             scale = standins.calibrate_feature_scale(module, backbone, arch.family, plan.calibrate_px)
             px = prepare.probe_px(settings, arch)  # the size the checks probe it at
             path = args.out / f"{arch.name}.npz"
-            standins.save_weights(module, path)
+            standins.save_weights(module, path, arch)
             module, _ = standins.new_module(arch)
-            standins._load_npz(module, path)  # probe the weights as stored (float16)
+            standins.load_npz(module, path)  # probe the weights as stored
             result = probe.probe_module(module, px, flowers, None, (), 0)
             target = probe.TARGETS[arch.family]
             print(f"{arch.name}: pretext {accuracy}, flowers probe {result['accuracy']:.3f} at {px}px (target {target}), "
