@@ -154,7 +154,7 @@ def inception(settings: Settings, workdir: Path, echo=print) -> TaskResult:
     )
 
 
-OWN_DRAWS = 5  # random training subsets per count: at a few images per class, which ones matter as much as how many
+OWN_DRAWS = 12  # random training subsets per count: at a few images per class, which ones matter as much as how many
 HELD_MIN = 3  # images per class past the largest count that make a held-out set of their own
 HELD_SHARE = 0.3  # otherwise this share of each class is held out, and counts that do not fit are skipped
 
