@@ -1,8 +1,8 @@
 """Stand-in feature-vector modules for the embedded profile.
 
 Each is the real architecture family (tf_keras.applications MobileNet, MobileNetV2 or
-InceptionV3 at the registry's width), pretrained briefly on a generated shapes task (not
-flowers) so its features are not random, and saved as a TF2 SavedModel with a [0, 1]
+InceptionV3 at the registry's width), pretrained on a generated part-attribute task (never
+the flower classes) from committed weights, and saved as a TF2 SavedModel with a [0, 1]
 image input: the format of a TF Hub image feature-vector module, loaded by the same
 hub.KerasLayer / hub.load call as the real handle. A manifest of file hashes beside it
 lets a corrupt or half-written stand-in be detected and rebuilt.
@@ -43,9 +43,10 @@ class Pretraining:
     build_steps: int = 120  # when built by hw5 data (no committed weights): a few minutes at most
 
 
-# The MobileNets are pretrained once by `python -m homework.models.build_standins` and their
-# weights committed (identical on every machine); Inception v3 (87 MB) is pretrained when
-# `hw5 data` builds it, on the budget below.
+# The stand-ins are pretrained once by `python -m homework.models.build_standins` and their
+# weights committed (identical on every machine; weights.json holds the exact recipes, which
+# continue these at a higher resolution). Without committed weights `hw5 data` pretrains
+# build_steps here, a weak stand-in that says so.
 PRETRAINING = {
     "mobilenet_v1": Pretraining(image_px=80, steps=6000, pool=6000, calibrate_px=224),
     "mobilenet_v2": Pretraining(image_px=64, steps=5000, pool=6000, calibrate_px=96),
@@ -173,7 +174,8 @@ def calibrate_batchnorm(module, backbone, px: int, seed: int = 1, count: int = 9
 # norm in the hundreds, at which the codelab's learning rate of 1.0 overshoots (the homework's
 # question 9). The pretext heads exert no such pull, and the stand-ins' features came out near
 # 70, where 1.0 trains as calmly as 0.01. Scaling the last BatchNorm's gamma and beta (before
-# the final ReLU6) scales the features and leaves what they separate unchanged.
+# the final ReLU6) scales the features and leaves what they separate about the same (ReLU6
+# clips a little).
 FEATURE_SQUARED_NORM = 600.0
 LAST_BATCHNORM = {"mobilenet_v1": "conv_pw_13_bn", "mobilenet_v2": "Conv_1_bn"}  # Inception v3 ends in ten branches: not scaled
 
