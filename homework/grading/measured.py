@@ -90,7 +90,7 @@ def _q8(tasks, ev: Evidence) -> None:
     for rate, row in lr["details"]["rates"].items():
         if rate != "1":
             ev.lines.append(f"learning rate {text(rate)}: test accuracy {_safe(pct, row['final_test_accuracy'])}, "
-                            f"validation {_safe(pct, row['final_validation_accuracy'])}, final cross-entropy "
+                            f"validation {_safe(pct, row['final_validation_accuracy'])}, final training cross-entropy "
                             f"{_safe(num, row['final_cross_entropy'])}, plateau after {row['steps_to_plateau']} of "
                             f"{lr['provenance']['steps']} steps")
     ev.lines.append(f"training time: the rates trained side by side in {_safe(secs, lr['timings']['training_s'])} at "
@@ -107,7 +107,7 @@ def _q9(tasks, ev: Evidence) -> None:
         return
     row, check = lr["details"]["rates"]["1"], lr["details"]["checks"]["1"]
     ev.lines.append(f"learning rate 1.0: test accuracy {_safe(pct, row['final_test_accuracy'])}, validation "
-                    f"{_safe(pct, row['final_validation_accuracy'])}, final cross-entropy {_safe(num, row['final_cross_entropy'])}; "
+                    f"{_safe(pct, row['final_validation_accuracy'])}, final training cross-entropy {_safe(num, row['final_cross_entropy'])}; "
                     f"diverged: {'yes' if row['diverged'] else 'no'}, oscillating: {'yes' if row['oscillating'] else 'no'}")
     if check.get("usable"):
         ev.lines.append(f"its graph labels an image (top label {text(check['top'][0][0])} at {_safe(pct, check['top'][0][1])}; "
