@@ -109,7 +109,10 @@ def test_benchmark_transfer_epoch(benchmark, settings, inputs, trainable):
     from homework.tasks.common import batches
 
     x, y = inputs.train
-    batch = settings.batch_size
+    # the batch the task itself would start with under settings.memory_budget_mb (32 at 224 px
+    # while fine-tuning is several GB of activations on a small board)
+    sample = transfer.per_sample_bytes(inputs.module, settings, settings.transfer_image_size, trainable)
+    batch = transfer.first_batch(settings.batch_size, settings.memory_budget_mb, sample, 0)
     made = []
 
     def setup():

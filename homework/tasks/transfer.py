@@ -236,10 +236,13 @@ def train_phase(settings: Settings, clf: Classifier, inputs: Inputs, trainable: 
     trainable_params = sum(int(np.prod(w.shape)) for w in model.trainable_weights)
     fixed = trainable_params * BYTES_PER_FLOAT * 4 + model.count_params() * BYTES_PER_FLOAT  # weights, grads, Adam m and v
     batch = first_batch(settings.batch_size, settings.memory_budget_mb, sample_bytes, fixed)
+    # validation and test passes are forward only (half a training sample's estimate) but were
+    # at EVAL_BATCH whatever the budget: at 224 px they set the process's peak
+    eval_batch = first_batch(EVAL_BATCH, settings.memory_budget_mb, sample_bytes // (2 if trainable else 1), fixed)
     before = _module_weights(clf) if trainable else None
     callbacks = [keras.callbacks.TensorBoard(log_dir=str(log_dir), histogram_freq=0, write_graph=False)]
     history, seconds, tried, fitted = fit_oom_safe(
-        model, inputs.train[0], inputs.train[1], batches(*inputs.val, EVAL_BATCH), settings.transfer_epochs,
+        model, inputs.train[0], inputs.train[1], batches(*inputs.val, eval_batch), settings.transfer_epochs,
         batch, settings.seed, callbacks, settings.simulate_oom_above, verbose,
     )
     change = 0.0
@@ -248,7 +251,7 @@ def train_phase(settings: Settings, clf: Classifier, inputs: Inputs, trainable: 
         change = float(np.sqrt(sum(np.sum((a - b) ** 2) for a, b in zip(after, before))) / max(np.sqrt(sum(np.sum(b**2) for b in before)), 1e-12))
         del before, after
     started = time.perf_counter()
-    predicted = predicted_labels(model, inputs.test[0], EVAL_BATCH)
+    predicted = predicted_labels(model, inputs.test[0], eval_batch)
     throughput = len(predicted) / (time.perf_counter() - started)
     correct = (predicted == inputs.test[1]).astype(int)
     return Phase(
