@@ -10,7 +10,8 @@ says it is generated), transfer at 224 px, retrain at 4,000 steps and three rate
 at 299 px, a 10/10 validation/test split. Every result is marked a stand-in.
 
 Each task is one fresh process (`hw5 data`, then `pytest checks/test_<task>.py` on an empty
-bottleneck cache), sampled every 0.25 s: wall time, peak RSS of the whole process tree (TensorFlow
+bottleneck cache), sampled by homework.resources.Sampler (every 0.5 s; tegrastats and
+nvidia-smi too where present): wall time, peak RSS of the whole process tree (TensorFlow
 children included) and of its largest process, and the images/s the task's record gives. It
 is a benchmark, not part of the test suite: expect tens of minutes on two CPU cores.
 """
@@ -22,52 +23,26 @@ import os
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
-
-import psutil
 
 ROOT = Path(__file__).resolve().parents[1]
 TASKS = ("data", "inputs", "mnist", "transfer", "retrain")
 LIMIT_MB = 3 * 1024  # issue 13: every task under 3 GB at full size
 
 
-def sample_tree(proc: subprocess.Popen, peaks: dict, stop: threading.Event) -> None:
-    """Peak RSS of the process and all its descendants (sum) and of the largest one, in MB."""
-    try:
-        root = psutil.Process(proc.pid)
-    except psutil.NoSuchProcess:
-        return
-    while not stop.is_set():
-        try:
-            members = [root] + root.children(recursive=True)
-            sizes = []
-            for member in members:
-                try:
-                    sizes.append(member.memory_info().rss)
-                except psutil.Error:
-                    pass
-            peaks["tree_mb"] = max(peaks.get("tree_mb", 0), sum(sizes) / 2**20)
-            peaks["process_mb"] = max(peaks.get("process_mb", 0), max(sizes, default=0) / 2**20)
-        except psutil.Error:
-            pass
-        stop.wait(0.25)
-
-
 def run_measured(command, env, log_path: Path) -> dict:
-    peaks, stop = {}, threading.Event()
+    from homework.resources import Sampler
+
     started = time.perf_counter()
     with open(log_path, "w") as log:
         proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-        sampler = threading.Thread(target=sample_tree, args=(proc, peaks, stop), daemon=True)
-        sampler.start()
-        code = proc.wait()
-    stop.set()
-    sampler.join()
+        with Sampler(pid=proc.pid) as sampler:
+            code = proc.wait()
+    peaks = sampler.summary()
     return {"exit": code, "wall_s": round(time.perf_counter() - started, 1),
-            "peak_tree_mb": round(peaks.get("tree_mb", 0)), "peak_process_mb": round(peaks.get("process_mb", 0)),
-            "log": str(log_path)}
+            "peak_tree_mb": round(peaks.get("rss_mb_max", 0)), "peak_process_mb": round(peaks.get("rss_largest_mb_max", 0)),
+            "resources": peaks, "log": str(log_path)}
 
 
 def throughputs(record_path: Path) -> dict:

@@ -1,4 +1,4 @@
-"""Resource use while a check runs: process RSS everywhere, tegrastats on a Jetson (GPU
+"""Resource use while a check runs: process-tree RSS everywhere, tegrastats on a Jetson (GPU
 load GR3D_FREQ, RAM, power rails), nvidia-smi on a PC. Summarised for the run record;
 a source that is not there is named as unavailable."""
 from __future__ import annotations
@@ -52,8 +52,11 @@ COMMANDS = {
 
 @dataclass
 class Sampler:
-    """with Sampler() as s: ...; s.summary() -> {"seconds", "samples", "<metric>_mean/_max", "sources", "unavailable"}"""
+    """with Sampler() as s: ...; s.summary() -> {"seconds", "samples", "<metric>_mean/_max", "sources", "unavailable"}
+    RSS is the watched process's (pid, default this one) with all its descendants (rss_mb), and
+    the largest single process among them (rss_largest_mb): TensorFlow children count."""
 
+    pid: Optional[int] = None
     samples: List[Dict[str, float]] = field(default_factory=list)
     sources: List[str] = field(default_factory=list)
     unavailable: Dict[str, str] = field(default_factory=dict)
@@ -68,8 +71,8 @@ class Sampler:
         try:
             import psutil
 
-            process = psutil.Process()
-            self.sources.append("process RSS (psutil)")
+            process = psutil.Process(self.pid)
+            self.sources.append("process-tree RSS (psutil)")
             self._thread(lambda: self._poll_rss(process))
         except ImportError:
             self.unavailable["rss"] = "psutil not installed"
@@ -106,8 +109,21 @@ class Sampler:
         self._threads.append(thread)
 
     def _poll_rss(self, process) -> None:
+        import psutil
+
         while True:
-            self.samples.append({"rss_mb": process.memory_info().rss / 2**20})
+            sizes = []
+            try:
+                members = [process] + process.children(recursive=True)
+            except psutil.Error:  # the watched process has ended
+                members = []
+            for member in members:
+                try:
+                    sizes.append(member.memory_info().rss / 2**20)
+                except psutil.Error:
+                    pass
+            if sizes:
+                self.samples.append({"rss_mb": sum(sizes), "rss_largest_mb": max(sizes)})
             if self._stop.wait(INTERVAL_S):
                 return
 

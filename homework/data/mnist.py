@@ -41,8 +41,7 @@ class MnistData:
 
 def load_mnist(settings: Settings) -> MnistData:
     if settings.profile == "real" or settings.mnist_path is not None:  # a local mnist.npz is used in either profile
-        arrays, source = _real_arrays(settings.mnist_path)
-        generator = _generated_by(settings.mnist_path)
+        arrays, source, generator = _real_arrays(settings.mnist_path)
         stand_in = generator is not None
         source = f"{source} (stand-in: {generator})" if stand_in else source
     else:
@@ -78,10 +77,12 @@ def _embedded_arrays():
 
 def _real_arrays(path: Optional[Path]):
     if path is not None:
-        return _read_npz(Path(path)), f"mnist.npz: {path}"
+        arrays, generator = _read_npz(Path(path))
+        return arrays, f"mnist.npz: {path}", generator
     cached = Path.home() / ".keras" / "datasets" / "mnist.npz"
     if cached.is_file():
-        return _read_npz(cached), f"keras.datasets.mnist ({cached})"
+        arrays, generator = _read_npz(cached)
+        return arrays, f"keras.datasets.mnist ({cached})", generator
     from ..compat import keras
 
     previous = socket.getdefaulttimeout()
@@ -94,7 +95,7 @@ def _real_arrays(path: Optional[Path]):
         ) from exc
     finally:
         socket.setdefaulttimeout(previous)
-    return (x_train, y_train.astype(np.int64), x_test, y_test.astype(np.int64)), "keras.datasets.mnist"
+    return (x_train, y_train.astype(np.int64), x_test, y_test.astype(np.int64)), "keras.datasets.mnist", None
 
 
 GENERATED_KEY = "hw5_generated"  # present in an npz written by write_full_size: its data are a stand-in
@@ -131,20 +132,11 @@ def _jitter(images: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return np.where((stroke > 0.75)[:, None, None], np.minimum(out, np.roll(out, 1, axis=2)), out)
 
 
-def _generated_by(path: Optional[Path]) -> Optional[str]:
-    if path is None:
-        return None
-    try:
-        with np.load(path) as data:
-            return str(data[GENERATED_KEY]) if GENERATED_KEY in data.files else None
-    except Exception:  # unreadable files are reported by _read_npz
-        return None
-
-
 def _read_npz(path: Path):
     try:
         with np.load(path) as data:
             arrays = tuple(data[k] for k in ("x_train", "y_train", "x_test", "y_test"))
+            generator = str(data[GENERATED_KEY]) if GENERATED_KEY in data.files else None
     except FileNotFoundError as exc:
         raise HomeworkError(f"{path}: no such file") from exc
     except KeyError as exc:
@@ -154,4 +146,4 @@ def _read_npz(path: Path):
     x_train, y_train, x_test, y_test = arrays
     if x_train.shape[1:] != (28, 28) or x_test.shape[1:] != (28, 28):
         raise HomeworkError(f"{path}: images must be 28x28, got {x_train.shape[1:]}")
-    return x_train.astype(np.uint8), y_train.astype(np.int64), x_test.astype(np.uint8), y_test.astype(np.int64)
+    return (x_train.astype(np.uint8), y_train.astype(np.int64), x_test.astype(np.uint8), y_test.astype(np.int64)), generator
