@@ -180,7 +180,7 @@ def test_log_lines_appear_while_training(tmp_path, tree_dir, settings):
 def test_progress_is_quiet_off_a_terminal_and_says_rate_and_time_left():
     import io
 
-    from homework.tasks.retrain_extractor import Progress
+    from homework.progress import Progress
 
     stream = io.StringIO()
     quiet = Progress("bottlenecks", 10, stream=stream)  # pytest captures stdout: not a terminal

@@ -15,6 +15,7 @@ from typing import Dict, List
 
 from .. import files
 from ..errors import HomeworkError
+from ..progress import Progress
 
 SUFFIXES = (".md", ".markdown", ".txt", ".yaml", ".yml")
 DEFAULT_OUT = Path("grades")
@@ -79,11 +80,20 @@ def run(items: List[str], rubric_path, args: argparse.Namespace) -> int:
     roots = [Path(i) for i in items]
     jobs = [(p, _name(p, roots), str(rubric_path), str(out_dir)) for p in paths]
     workers = max(1, min(getattr(args, "jobs", 0) or os.cpu_count() or 1, len(jobs)))
-    if workers == 1:
-        rows = [_grade_one(job) for job in jobs]
-    else:
-        with ProcessPoolExecutor(max_workers=workers) as pool:
-            rows = list(pool.map(_grade_one, jobs, chunksize=max(1, len(jobs) // (workers * 4))))
+    progress = Progress("grading", len(jobs), unit="submissions")
+    rows: List[Dict] = []
+    try:
+        if workers == 1:
+            for job in jobs:
+                rows.append(_grade_one(job))
+                progress.advance(1)
+        else:
+            with ProcessPoolExecutor(max_workers=workers) as pool:
+                for row in pool.map(_grade_one, jobs, chunksize=max(1, len(jobs) // (workers * 4))):  # in submission order
+                    rows.append(row)
+                    progress.advance(1)
+    finally:
+        progress.close()  # the line ends before the summary (or an error) is printed
     seconds = time.perf_counter() - started
     files.write_text(out_dir / "class.csv", class_csv(rows))
     plot = out_dir / "score_distribution.png"

@@ -8,11 +8,10 @@ from the cache still reports the speed of a pass that ran.
 from __future__ import annotations
 
 import logging
-import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Optional, Tuple
+from typing import Tuple
 
 import numpy as np
 
@@ -20,6 +19,7 @@ from ..data.images import ImageTree, load_rgb
 from ..models import modules
 from ..models.frozen import FrozenExtractor, codelab_extractor, freeze_module
 from ..models.registry import get_architecture
+from ..progress import Progress
 from ..settings import Settings
 from .bottlenecks import BottleneckCache
 from .common import release_memory
@@ -77,36 +77,6 @@ def _resized(image: np.ndarray, size: int) -> np.ndarray:
     from PIL import Image
 
     return np.asarray(Image.fromarray(image).resize((size, size), Image.BILINEAR))
-
-
-class Progress:
-    """One self-overwriting line on stderr (done/total, images/s, time left), only when stdout
-    is a terminal: CI logs and captured output stay short."""
-
-    def __init__(self, what: str, total: int, stream=None, enabled: Optional[bool] = None, every_s: float = 0.5):
-        self.what, self.total, self.every_s = what, total, every_s
-        self.stream = stream or sys.stderr
-        self.enabled = sys.stdout.isatty() if enabled is None else enabled
-        self.done, self.started, self.shown = 0, time.perf_counter(), 0.0
-
-    def advance(self, count: int) -> None:
-        self.done += count
-        now = time.perf_counter()
-        if self.enabled and (now - self.shown >= self.every_s or self.done >= self.total):
-            self.shown = now
-            self.stream.write("\r" + self.line(now - self.started))
-            self.stream.flush()
-
-    def line(self, elapsed: float) -> str:
-        rate = self.done / elapsed if elapsed > 0 else 0.0
-        left = (self.total - self.done) / rate if rate else float("nan")
-        left_text = f"{left:.0f} s left" if np.isfinite(left) else "time left unknown"
-        return f"{self.what}: {self.done}/{self.total} images, {rate:.1f} img/s, {left_text}   "
-
-    def close(self) -> None:
-        if self.enabled and self.done:
-            self.stream.write("\n")
-            self.stream.flush()
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,7 @@ from ..errors import HomeworkError
 from ..models import modules
 from ..models.frozen import activation_elements, freeze_module
 from ..models.registry import MOBILENET_V2
+from ..progress import on_terminal, training_progress
 from ..settings import Settings
 from .common import EpochTimer, batches, binomial_se, model_summary, paired_se, predicted_labels, release
 from .result import TaskResult
@@ -140,10 +141,15 @@ def _injected_oom(limit: int, batch: int):
     return InjectedOOM()
 
 
-def fit_oom_safe(model, images, labels, val_data, epochs: int, batch: int, seed: int, callbacks=(), simulate_oom_above: int = 0, verbose: int = 2):
+def fit_oom_safe(model, images, labels, val_data, epochs: int, batch: int, seed: int, callbacks=(), simulate_oom_above: int = 0, verbose: int = 2,
+                 label: str = "training"):
     """Fit epoch by epoch; on out-of-memory halve the batch and redo the epoch from the
-    last good weights. Returns (history, epoch seconds, batch sizes tried, final batch)."""
+    last good weights. Returns (history, epoch seconds, batch sizes tried, final batch).
+    On a terminal (and verbose), a progress line per epoch (images, img/s, time left)
+    replaces Keras' own bar; Keras still prints its per-epoch line (verbose 2)."""
     from ..compat import is_oom
+
+    shown = bool(verbose) and on_terminal()
 
     history: Dict[str, List[float]] = {}
     seconds: List[float] = []
@@ -155,12 +161,15 @@ def fit_oom_safe(model, images, labels, val_data, epochs: int, batch: int, seed:
             tried.append(batch)
         timer = EpochTimer()
         extra = [_injected_oom(simulate_oom_above, batch)] if simulate_oom_above else []
+        bars = [training_progress(f"{label} epoch {epoch + 1}/{epochs}, batch {batch}", len(labels), batch, enabled=True)] if shown else []
         try:
             fitted = model.fit(
                 batches(images, labels, batch, shuffle_seed=seed + epoch), validation_data=val_data,
-                epochs=epoch + 1, initial_epoch=epoch, callbacks=[timer, *callbacks, *extra], verbose=verbose,
+                epochs=epoch + 1, initial_epoch=epoch, callbacks=[timer, *callbacks, *extra, *bars], verbose=2 if shown else verbose,
             )
         except Exception as exc:  # noqa: BLE001 - only out-of-memory is handled, the rest re-raised
+            for bar in bars:
+                bar.close()
             if not is_oom(exc):
                 raise
             model.set_weights(good)
@@ -243,7 +252,7 @@ def train_phase(settings: Settings, clf: Classifier, inputs: Inputs, trainable: 
     callbacks = [keras.callbacks.TensorBoard(log_dir=str(log_dir), histogram_freq=0, write_graph=False)]
     history, seconds, tried, fitted = fit_oom_safe(
         model, inputs.train[0], inputs.train[1], batches(*inputs.val, eval_batch), settings.transfer_epochs,
-        batch, settings.seed, callbacks, settings.simulate_oom_above, verbose,
+        batch, settings.seed, callbacks, settings.simulate_oom_above, verbose, label="fine-tuned" if trainable else "frozen",
     )
     change = 0.0
     if before is not None:
