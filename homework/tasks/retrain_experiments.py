@@ -21,6 +21,7 @@ from .bottlenecks import BottleneckCache
 from .result import TaskResult
 from .retrain import RetrainConfig, retrain, train_heads
 from .retrain_curves import learning_rate_facts
+from .common import release_memory
 from .retrain_extractor import Extractor, bottleneck_pass, load_extractor
 
 SWEEP_METRICS = ("final_test_accuracy", "final_validation_accuracy", "final_train_accuracy", "final_cross_entropy",
@@ -107,9 +108,9 @@ def feed_check(graph_path: str, layer, smaller: int = 75) -> dict:
 
     from ..compat import session_config, tf, v1
 
-    graph_def = read_graph_def(graph_path)
     with tf.Graph().as_default() as graph:
-        v1.import_graph_def(graph_def, name="")
+        v1.import_graph_def(read_graph_def(graph_path), name="")
+        release_memory()  # the parsed GraphDef is garbage now: Inception v3's weights need not sit here twice
         image, scores = graph.get_tensor_by_name(f"{layer.name}:0"), graph.get_tensor_by_name("final_result:0")
         with v1.Session(graph=graph, config=session_config(run_once=True)) as sess:
             out = sess.run(scores, {image: np.zeros((1, layer.height, layer.width, 3), np.float32)})
@@ -118,6 +119,7 @@ def feed_check(graph_path: str, layer, smaller: int = 75) -> dict:
                 refused = ""
             except (ValueError, tf.errors.InvalidArgumentError) as exc:
                 refused = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+    release_memory()
     return {"shape": list(out.shape), "scores_sum": float(out.sum()), "smaller_size": [layer.height - smaller, layer.width - smaller],
             "smaller_refused": bool(refused), "refusal": refused}
 
@@ -167,6 +169,7 @@ def in_child_process(experiment, settings: Settings, workdir: Path) -> TaskResul
     small board's memory."""
     import multiprocessing
 
+    release_memory()  # the parent waits beside the child: hand back what earlier experiments freed
     context = multiprocessing.get_context("spawn")  # a fork would inherit TensorFlow's threads and memory
     with context.Pool(1) as pool:
         data = pool.apply(_run_jsonable, (experiment.__name__, settings, str(workdir)))
