@@ -139,6 +139,10 @@ PROFILE_DEFAULTS = {
         "own_images_per_class": (5, 10, 20),
         "validation_percentage": 10,
         "testing_percentage": 10,
+        # Full size on an 8 GB Jetson: the transfer task's batches are chosen to fit 1.5 GB of
+        # activations (fine-tuning 8, frozen 16 at 224 px), which keeps every task under 3 GB
+        # of RAM next to the GPU's share; 0 lifts it (a GPU PC with memory to spare).
+        "memory_budget_mb": 1536,
     },
 }
 
