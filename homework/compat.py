@@ -86,9 +86,8 @@ def _pick_keras():
     return tf_keras
 
 
-keras = _pick_keras()
 def _keras_version() -> str:
-    version = getattr(keras, "__version__", None)
+    version = getattr(_lazy("keras"), "__version__", None)
     if version:
         return str(version)
     try:  # TF <= 2.15: tf.keras has no __version__; it is the keras package of the same release
@@ -99,7 +98,22 @@ def _keras_version() -> str:
         return "unknown"
 
 
-KERAS_VERSION = _keras_version()
+_LOADED: dict = {}
+_LAZY = {"keras": _pick_keras, "KERAS_VERSION": _keras_version}
+
+
+def _lazy(name: str):
+    if name not in _LOADED:
+        _LOADED[name] = _LAZY[name]()
+    return _LOADED[name]
+
+
+def __getattr__(name: str):
+    """`keras` and `KERAS_VERSION` on first use (`from homework.compat import keras` included):
+    the TF1 retrain never needs Keras, and importing tf_keras costs it time and memory."""
+    if name in _LAZY:
+        return _lazy(name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def hub():

@@ -1,8 +1,10 @@
 """Resource use while a check runs: process-tree RSS everywhere, tegrastats on a Jetson (GPU
 load GR3D_FREQ, RAM, power rails), nvidia-smi on a PC. Summarised for the run record;
-a source that is not there is named as unavailable."""
+a source that is not there is named as unavailable. And release_memory, which hands freed heap
+back to the system between heavy steps."""
 from __future__ import annotations
 
+import gc
 import re
 import shutil
 import subprocess
@@ -146,3 +148,15 @@ class Sampler:
             out[f"{key}_mean"] = round(sum(values) / len(values), 1)
             out[f"{key}_max"] = round(max(values), 1)
         return out
+
+
+def release_memory() -> None:
+    """Hand freed heap back to the system (glibc keeps large freed blocks of a closed session's
+    graph in its arenas): the checks run several extractors in one process on 4-8 GB boards."""
+    import ctypes
+
+    gc.collect()
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc (macOS, musl): nothing to do
+        pass

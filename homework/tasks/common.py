@@ -2,7 +2,6 @@
 and the statistics the checks compare accuracies with."""
 from __future__ import annotations
 
-import gc
 import math
 import time
 from typing import List, Optional, Sequence
@@ -10,6 +9,7 @@ from typing import List, Optional, Sequence
 import numpy as np
 
 from ..compat import keras
+from ..resources import release_memory
 
 
 def batches(images: np.ndarray, labels: np.ndarray, batch: int, shuffle_seed: Optional[int] = None):
@@ -46,17 +46,6 @@ def release() -> None:
     keras.backend.clear_session()
     release_memory()
 
-
-def release_memory() -> None:
-    """Hand freed heap back to the system (glibc keeps large freed blocks of a closed session's
-    graph in its arenas): the checks run several extractors in one process on 4-8 GB boards."""
-    import ctypes
-
-    gc.collect()
-    try:
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
-    except (OSError, AttributeError):  # not glibc (macOS, musl): nothing to do
-        pass
 
 
 class EpochTimer(keras.callbacks.Callback):

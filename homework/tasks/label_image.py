@@ -146,7 +146,7 @@ def label_image(
 
     pixels = load_rgb(image_path, input_height) if input_height == input_width else _load_rect(image_path, input_height, input_width)
     tensor = ((pixels.astype(np.float32) - input_mean) / input_std)[None]
-    from .common import release_memory
+    from ..resources import release_memory
 
     with tf.Graph().as_default() as g:
         v1.import_graph_def(graph_def, name="import")

@@ -21,7 +21,7 @@ from .bottlenecks import BottleneckCache
 from .result import TaskResult
 from .retrain import RetrainConfig, retrain, train_heads
 from .retrain_curves import learning_rate_facts
-from .common import release_memory
+from ..resources import release_memory
 from .retrain_extractor import Extractor, bottleneck_pass, load_extractor
 
 SWEEP_METRICS = ("final_test_accuracy", "final_validation_accuracy", "final_train_accuracy", "final_cross_entropy",

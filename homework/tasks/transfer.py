@@ -27,8 +27,9 @@ from ..models import modules
 from ..models.frozen import activation_elements, freeze_module
 from ..models.registry import MOBILENET_V2
 from ..progress import on_terminal, training_progress
+from ..resources import release_memory
 from ..settings import Settings
-from .common import EpochTimer, batches, binomial_se, model_summary, paired_se, predicted_labels, release, release_memory
+from .common import EpochTimer, batches, binomial_se, model_summary, paired_se, predicted_labels, release
 from .result import TaskResult
 
 log = logging.getLogger("hw5")
