@@ -8,7 +8,7 @@ Sizes are the real profile's: 3,670 flower images in five classes (generated, at
 60,000 + 10,000 MNIST-shaped digits (jittered copies of the 5,000 shipped ones, in a file that
 says it is generated), transfer at 224 px, retrain at 4,000 steps and three rates, Inception v3
 at 299 px, a 10/10 validation/test split, and the real profile's memory budget (transfer batches
-that fit 1.5 GB of activations). Every result is marked a stand-in.
+that fit 1 GB of activations). Every result is marked a stand-in.
 
 Each task is one fresh process (`hw5 data`, then `pytest checks/test_<task>.py` on an empty
 bottleneck cache), sampled by homework.resources.Sampler (every 0.5 s; tegrastats and
@@ -61,7 +61,7 @@ def throughputs(record_path: Path) -> dict:
         if isinstance(value, dict):
             for key, inner in value.items():
                 walk(f"{prefix}.{key}", inner)
-        elif isinstance(value, (int, float)) and not isinstance(value, bool) and ("per_s" in prefix or "epoch_seconds" in prefix):
+        elif isinstance(value, (int, float)) and not isinstance(value, bool) and ("per_s" in prefix or "epoch_s" in prefix):
             found[prefix] = round(float(value), 1)
 
     for name, task in (record.get("tasks") or {}).items():

@@ -154,7 +154,7 @@ def label_image(
         release_memory()
         input_op = g.get_operation_by_name(f"import/{input_layer}")
         output_op = g.get_operation_by_name(f"import/{output_layer}")
-        with v1.Session(graph=g, config=session_config(run_once=True)) as sess:
+        with v1.Session(graph=g, config=session_config(optimize=False)) as sess:
             started = time.perf_counter()
             try:
                 results = sess.run(output_op.outputs[0], {input_op.outputs[0]: tensor})

@@ -112,7 +112,7 @@ def feed_check(graph_path: str, layer, smaller: int = 75) -> dict:
         v1.import_graph_def(read_graph_def(graph_path), name="")
         release_memory()  # the parsed GraphDef is garbage now: Inception v3's weights need not sit here twice
         image, scores = graph.get_tensor_by_name(f"{layer.name}:0"), graph.get_tensor_by_name("final_result:0")
-        with v1.Session(graph=graph, config=session_config(run_once=True)) as sess:
+        with v1.Session(graph=graph, config=session_config(optimize=False)) as sess:
             out = sess.run(scores, {image: np.zeros((1, layer.height, layer.width, 3), np.float32)})
             try:
                 sess.run(scores, {image: np.zeros((1, layer.height - smaller, layer.width - smaller, 3), np.float32)})

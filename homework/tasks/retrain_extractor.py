@@ -29,6 +29,9 @@ log = logging.getLogger("hw5")
 # for MobileNet 0.50 at 224 px) and keeps `hw5 retrain` within the codelab's memory (863 MB
 # peak against 1,011 MB at 32); Inception v3 at 299 px at 32 took the process past 3 GB.
 EXTRACT_BATCH = 8
+# Grappler makes MobileNet's forward pass 30% faster (373 against 287 img/s) for little memory;
+# on Inception v3's 87 MB graph it gains 7% and costs 1.1 GB (2.8 against 1.7 GB peak).
+GRAPPLER_MAX_BYTES = 32 * 2**20
 
 
 def load_extractor(config, settings: Settings) -> FrozenExtractor:
@@ -57,7 +60,7 @@ class Extractor:
                                                      return_elements=[frozen.bottleneck_tensor], name="")
             declared = self.graph.get_tensor_by_name(frozen.input_tensor).shape
         self.batch = 1 if declared.rank and declared[0] == 1 else EXTRACT_BATCH
-        self.session = v1.Session(graph=self.graph, config=session_config())
+        self.session = v1.Session(graph=self.graph, config=session_config(optimize=frozen.graph_def.ByteSize() <= GRAPPLER_MAX_BYTES))
 
     def run(self, images) -> np.ndarray:
         """Bottlenecks of a batch: one uint8 array, or a list of images of any sizes."""
