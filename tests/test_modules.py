@@ -120,34 +120,6 @@ def test_committed_weights_are_checked_against_their_hash(tmp_path, monkeypatch)
     assert not (tmp_path / "module").exists()
 
 
-def test_int4_storage_round_trips_within_half_a_level_and_snapping_is_idempotent():
-    rng = np.random.default_rng(0)
-    w = rng.normal(0, 0.1, (3, 3, 7, 5)).astype(np.float32)
-    w[..., 2] = 0  # a dead channel keeps its zeros
-    packed, scale = standins._to_int4(w)
-    assert packed.dtype == np.uint8 and packed.size == (w.size + 1) // 2 and scale.shape == (5,)
-    back = standins._from_int4(packed, scale, w.shape)
-    step = scale.astype(np.float32)
-    assert np.all(np.abs(back - w) <= step / 2 + 1e-6) and np.all(back[..., 2] == 0)
-    assert len(np.unique(back[..., 0])) <= 15
-    again = standins._from_int4(*standins._to_int4(back), w.shape)
-    assert np.array_equal(again, back)
-
-
-def test_saved_weights_load_as_snapped(tmp_path):
-    arch = get_architecture(ARCH)
-    module, _ = standins.new_module(arch)
-    int4 = dataclasses.replace(arch, family=next(iter(standins.INT4_FAMILIES)))
-    standins.snap_to_storage(module, int4)
-    expected = [w if standins._int4_candidate(w) else w.astype(np.float16).astype(np.float32) for w in module.get_weights()]
-    standins.save_weights(module, tmp_path / "w.npz", int4)
-    fresh, _ = standins.new_module(arch)
-    standins.load_npz(fresh, tmp_path / "w.npz")
-    assert all(np.array_equal(a, b) for a, b in zip(fresh.get_weights(), expected))
-    with np.load(tmp_path / "w.npz") as stored:
-        assert any(k.startswith("q") for k in stored.files) and any(k.startswith("w") for k in stored.files)
-
-
 def test_feature_scale_is_calibrated_to_the_target_norm():
     arch = get_architecture(ARCH)
     module, backbone = standins.new_module(arch)

@@ -63,12 +63,11 @@ def main(argv=None) -> int:
                 accuracy = previous.get("pretext_accuracy", {})
             else:
                 module, backbone, accuracy = standins.pretrain(arch, plan, seed=args.seed, log_every=300, start_from=args.start_from)
-            standins.snap_to_storage(module, arch)
             standins.calibrate_batchnorm(module, backbone, plan.calibrate_px)
             scale = standins.calibrate_feature_scale(module, backbone, arch.family, plan.calibrate_px)
             px = prepare.probe_px(settings, arch)  # the size the checks probe it at
             path = args.out / f"{arch.name}.npz"
-            standins.save_weights(module, path, arch)
+            standins.save_weights(module, path)
             module, _ = standins.new_module(arch)
             standins.load_npz(module, path)  # probe the weights as stored
             result = probe.probe_module(module, px, flowers, None, (), 0)

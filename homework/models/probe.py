@@ -19,7 +19,8 @@ HISTOGRAM_BINS = 8  # per RGB channel: a 24-bin colour histogram
 # colour histogram must not: the task has to need the network.
 TARGETS = {"mobilenet_v1": 0.85, "mobilenet_v2": 0.85, "inception_v3": 0.75}
 # Families whose committed stand-ins reach TARGETS, so checks/test_inputs.py asserts it; the
-# Inception v3 stand-in's probe is 0.63 (weights.json), asserted above chance and reported.
+# Inception v3 stand-in (87 MB, too big to commit, pretrained briefly by hw5 data) is asserted
+# above chance and its probe reported.
 REACHED = {"mobilenet_v1", "mobilenet_v2"}
 HISTOGRAM_MAX = 0.60
 

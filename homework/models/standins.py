@@ -213,66 +213,16 @@ def load_committed(arch: Architecture, path: Path):
     return module, backbone
 
 
-# How committed weights are stored. Inception v3's 22 M parameters in float16 would be 44 MB, over
-# the repository's budget for stand-in weights (25 MB in all); its kernels are kept at 4 bits
-# (15 levels per output channel) and its BatchNorm statistics re-estimated on the 4-bit kernels.
-INT4_FAMILIES = {"inception_v3"}
-INT4_MIN_SIZE = 1024  # smaller tensors (BatchNorm, biases) stay float16
-
-
 def load_npz(module, path: Path) -> None:
     with np.load(path) as stored:
-        module.set_weights([_stored_tensor(stored, i) for i in range(len(module.weights))])
+        module.set_weights([stored[f"w{i:03d}"].astype(np.float32) for i in range(len(module.weights))])
 
 
-def _stored_tensor(stored, i: int) -> np.ndarray:
-    key = f"w{i:03d}"
-    if key in stored.files:
-        return stored[key].astype(np.float32)
-    return _from_int4(stored[f"q{i:03d}"], stored[f"s{i:03d}"], tuple(stored[f"shape{i:03d}"]))
-
-
-def _int4_candidate(w: np.ndarray) -> bool:
-    return w.ndim >= 2 and w.size >= INT4_MIN_SIZE
-
-
-def _to_int4(w: np.ndarray):
-    """(packed uint8 codes, float16 scale per output channel): symmetric, levels -7..7."""
-    flat = w.reshape(-1, w.shape[-1]).astype(np.float32)
-    scale = (np.abs(flat).max(0) / 7).astype(np.float16).astype(np.float32)
-    scale[scale == 0] = 1
-    codes = (np.clip(np.round(flat / scale), -7, 7).astype(np.int16) + 8).astype(np.uint8).ravel()
-    if codes.size % 2:
-        codes = np.append(codes, np.uint8(8))
-    return (codes[0::2] << 4) | codes[1::2], scale.astype(np.float16)
-
-
-def _from_int4(packed: np.ndarray, scale: np.ndarray, shape) -> np.ndarray:
-    codes = np.empty(packed.size * 2, np.int16)
-    codes[0::2], codes[1::2] = packed >> 4, packed & 15
-    size = int(np.prod(shape))
-    return ((codes[:size] - 8).reshape(-1, shape[-1]) * scale.astype(np.float32)).reshape(shape).astype(np.float32)
-
-
-def snap_to_storage(module, arch: Architecture) -> None:
-    """Set the weights to what storing them keeps (4-bit kernels for INT4_FAMILIES), so that
-    BatchNorm is calibrated, and the probe measured, on the weights as they will be loaded."""
-    if arch.family not in INT4_FAMILIES:
-        return
-    module.set_weights([_from_int4(*_to_int4(w), w.shape) if _int4_candidate(w) else w for w in module.get_weights()])
-
-
-def save_weights(module, path: Path, arch: Architecture) -> None:
-    arrays = {}
-    for i, w in enumerate(module.get_weights()):
-        if arch.family in INT4_FAMILIES and _int4_candidate(w):
-            arrays[f"q{i:03d}"], arrays[f"s{i:03d}"] = _to_int4(w)
-            arrays[f"shape{i:03d}"] = np.array(w.shape, np.int64)
-        else:  # float16 halves what is committed; the probe is measured on the weights as stored
-            arrays[f"w{i:03d}"] = w.astype(np.float16)
+def save_weights(module, path: Path) -> None:
     with files.atomic_path(path) as tmp:
         with open(tmp, "wb") as handle:
-            np.savez(handle, **arrays)
+            # float16 halves what is committed; the probe is measured on the weights as stored
+            np.savez(handle, **{f"w{i:03d}": w.astype(np.float16) for i, w in enumerate(module.get_weights())})
 
 
 def build(arch: Architecture, out_dir: Path, seed: int = 0) -> dict:
