@@ -1,8 +1,9 @@
 """A one-line progress display: done/total, rate and time left, overwriting itself on stderr.
 
 Shown only when stdout is a terminal, so CI logs and captured output stay short. Used by
-the bottleneck pass (images), the transfer-learning epochs (images, via a tf_keras
-callback) and class grading (submissions). Importing this module does not import TensorFlow.
+the bottleneck pass (images), the transfer-learning epochs (images, through
+tasks.common.TrainingProgress) and class grading (submissions). Importing this module does
+not import TensorFlow.
 """
 from __future__ import annotations
 
@@ -56,41 +57,3 @@ class Progress:
             self.stream.write("\n")
             self.stream.flush()
             self._open = False
-
-
-def training_progress(what: str, total: int, batch: int, stream=None, enabled: Optional[bool] = None, every_s: float = 0.5):
-    """A tf_keras callback showing the images of one training epoch (`total` of them, in
-    batches of `batch`, the last one partial) as a Progress line labelled `what`. The count
-    comes from the batch index, so a fit with another batch size (an out-of-memory retry)
-    needs a new callback. The line is ended at the epoch's end, before Keras prints its own."""
-    return _training_progress_class()(Progress(what, total, stream=stream, enabled=enabled, every_s=every_s), batch)
-
-
-_CLASS = []
-
-
-def _training_progress_class():
-    if not _CLASS:
-        from .compat import keras
-
-        class TrainingProgress(keras.callbacks.Callback):
-            def __init__(self, progress: Progress, batch: int):
-                super().__init__()
-                self.progress, self.batch = progress, batch
-                self._supports_tf_logs = True  # the logs are not read: no host copy of them per batch
-
-            def on_epoch_begin(self, epoch, logs=None):
-                self.progress.started = time.perf_counter()
-
-            def on_train_batch_end(self, step, logs=None):
-                self.progress.advance_to(min((step + 1) * self.batch, self.progress.total))
-
-            def on_epoch_end(self, epoch, logs=None):
-                self.progress.close()
-
-            def close(self):
-                """End the line when the fit stopped early (an error: Keras calls no end hook)."""
-                self.progress.close()
-
-        _CLASS.append(TrainingProgress)
-    return _CLASS[0]

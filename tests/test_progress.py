@@ -9,7 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from homework.progress import Progress, training_progress
+from homework.progress import Progress
+from homework.tasks.common import training_progress
 
 FIXTURES = Path(__file__).parent / "fixtures"
 

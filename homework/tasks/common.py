@@ -9,6 +9,7 @@ from typing import List, Optional, Sequence
 import numpy as np
 
 from ..compat import keras
+from ..progress import Progress
 from ..resources import release_memory
 
 
@@ -46,6 +47,35 @@ def release() -> None:
     keras.backend.clear_session()
     release_memory()
 
+
+
+class TrainingProgress(keras.callbacks.Callback):
+    """The images of one training epoch as a Progress line. The count comes from the batch
+    index, so a fit with another batch size (an out-of-memory retry) needs a new callback.
+    The line is ended at the epoch's end, before Keras prints its own."""
+
+    def __init__(self, progress: Progress, batch: int):
+        super().__init__()
+        self.progress, self.batch = progress, batch
+        self._supports_tf_logs = True  # the logs are not read: no host copy of them per batch
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.progress.started = time.perf_counter()
+
+    def on_train_batch_end(self, step, logs=None):
+        self.progress.advance_to(min((step + 1) * self.batch, self.progress.total))
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.progress.close()
+
+    def close(self):
+        """End the line when the fit stopped early (an error: Keras calls no end hook)."""
+        self.progress.close()
+
+
+def training_progress(what: str, total: int, batch: int, stream=None, enabled: Optional[bool] = None, every_s: float = 0.5) -> TrainingProgress:
+    """A TrainingProgress labelled `what` for an epoch of `total` images in batches of `batch` (the last one partial)."""
+    return TrainingProgress(Progress(what, total, stream=stream, enabled=enabled, every_s=every_s), batch)
 
 
 class EpochTimer(keras.callbacks.Callback):

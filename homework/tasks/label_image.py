@@ -11,6 +11,7 @@ import numpy as np
 
 from ..data.images import decode_problem, load_rgb
 from ..errors import HomeworkError
+from ..resources import release_memory
 
 
 @dataclass(frozen=True)
@@ -146,8 +147,6 @@ def label_image(
 
     pixels = load_rgb(image_path, input_height) if input_height == input_width else _load_rect(image_path, input_height, input_width)
     tensor = ((pixels.astype(np.float32) - input_mean) / input_std)[None]
-    from ..resources import release_memory
-
     with tf.Graph().as_default() as g:
         v1.import_graph_def(graph_def, name="import")
         del graph_def  # the graph holds its own copy: Inception v3's 87 MB of weights need not sit here twice

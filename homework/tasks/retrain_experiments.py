@@ -15,13 +15,13 @@ from ..data import trees
 from ..data.images import ImageTree, load_image_tree
 from ..errors import HomeworkError
 from ..models.registry import INCEPTION_V3, get_architecture
+from ..resources import release_memory
 from ..settings import Settings
 from .label_image import inspect_input, label_image, read_graph_def
 from .bottlenecks import BottleneckCache
 from .result import TaskResult
 from .retrain import RetrainConfig, retrain, train_heads
 from .retrain_curves import learning_rate_facts
-from ..resources import release_memory
 from .retrain_extractor import Extractor, bottleneck_pass, load_extractor
 
 SWEEP_METRICS = ("final_test_accuracy", "final_validation_accuracy", "final_train_accuracy", "final_cross_entropy",

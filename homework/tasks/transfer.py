@@ -26,10 +26,10 @@ from ..errors import HomeworkError
 from ..models import modules
 from ..models.frozen import activation_elements, freeze_module
 from ..models.registry import MOBILENET_V2
-from ..progress import on_terminal, training_progress
+from ..progress import on_terminal
 from ..resources import release_memory
 from ..settings import Settings
-from .common import EpochTimer, batches, binomial_se, model_summary, paired_se, predicted_labels, release
+from .common import EpochTimer, batches, binomial_se, model_summary, paired_se, predicted_labels, release, training_progress
 from .result import TaskResult
 
 log = logging.getLogger("hw5")
@@ -244,15 +244,13 @@ def train_phase(settings: Settings, clf: Classifier, inputs: Inputs, trainable: 
     model = clf.model
     trainable_params = sum(int(np.prod(w.shape)) for w in model.trainable_weights)
     fixed = trainable_params * BYTES_PER_FLOAT * 4 + model.count_params() * BYTES_PER_FLOAT  # weights, grads, Adam m and v
+    # Validation and test passes run at this batch too: forward only, they could take more, but
+    # at 224 px a pass at 64 held 0.8 GB more than one at 16 and set the process's peak.
     batch = first_batch(settings.batch_size, settings.memory_budget_mb, sample_bytes, fixed)
-    # Validation and test passes run at the training batch: forward only, they could take more,
-    # but at 224 px a pass at 64 held 0.8 GB more than one at 16 and set the process's peak,
-    # for no gain in speed on a CPU.
-    eval_batch = batch
     before = _module_weights(clf) if trainable else None
     callbacks = [keras.callbacks.TensorBoard(log_dir=str(log_dir), histogram_freq=0, write_graph=False)]
     history, seconds, tried, fitted = fit_oom_safe(
-        model, inputs.train[0], inputs.train[1], batches(*inputs.val, eval_batch), settings.transfer_epochs,
+        model, inputs.train[0], inputs.train[1], batches(*inputs.val, batch), settings.transfer_epochs,
         batch, settings.seed, callbacks, settings.simulate_oom_above, verbose, label="fine-tuned" if trainable else "frozen",
     )
     change = 0.0
@@ -261,7 +259,7 @@ def train_phase(settings: Settings, clf: Classifier, inputs: Inputs, trainable: 
         change = float(np.sqrt(sum(np.sum((a - b) ** 2) for a, b in zip(after, before))) / max(np.sqrt(sum(np.sum(b**2) for b in before)), 1e-12))
         del before, after
     started = time.perf_counter()
-    predicted = predicted_labels(model, inputs.test[0], eval_batch)
+    predicted = predicted_labels(model, inputs.test[0], batch)
     throughput = len(predicted) / (time.perf_counter() - started)
     correct = (predicted == inputs.test[1]).astype(int)
     return Phase(
