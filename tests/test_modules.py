@@ -133,3 +133,36 @@ def test_feature_scale_is_calibrated_to_the_target_norm():
     features = np.asarray(module(tf.image.resize(x.astype(np.float32) / 255.0, (64, 64))), np.float64)
     assert factor and factor != 1.0
     assert abs(np.mean(np.sum(features ** 2, axis=1)) / standins.FEATURE_SQUARED_NORM - 1) < 0.1
+
+
+def test_a_narrow_inception_embedded_in_the_full_one_computes_the_same_features():
+    from homework.compat import keras
+    from homework.models import narrow
+
+    full = keras.applications.InceptionV3(input_shape=(None, None, 3), include_top=False, weights=None, pooling="avg")
+    small = narrow.narrow_copy(full, 4)
+    assert small.count_params() < full.count_params() / 10
+    rng = np.random.default_rng(0)
+    for layer in small.layers:  # BatchNorm statistics away from their defaults, so they must be carried over
+        if isinstance(layer, keras.layers.BatchNormalization):
+            layer.set_weights([rng.uniform(0.5, 1.5, w.shape).astype(np.float32) for w in layer.get_weights()])
+    channels = narrow.embed(small, full)
+    x = rng.uniform(0, 1, (2, 96, 96, 3)).astype(np.float32)
+    expected, got = np.asarray(small(x)), np.asarray(full(x))
+    assert len(channels) == expected.shape[1] == 512 and got.shape[1] == 2048
+    assert np.abs(expected).max() > 0.1
+    np.testing.assert_allclose(got[:, channels], expected, atol=1e-4)
+    assert not np.delete(got, channels, axis=1).any()
+
+
+def test_embedding_refuses_a_layer_it_does_not_know():
+    from homework.compat import keras
+    from homework.models import narrow
+
+    def model():
+        inputs = keras.Input((8, 8, 3))
+        return keras.Model(inputs, keras.layers.Dense(4)(keras.layers.Conv2D(8, 3)(inputs)))
+
+    full = model()
+    with pytest.raises(ValueError, match="Dense"):
+        narrow.embed(narrow.narrow_copy(full, 2), full)

@@ -2,8 +2,9 @@
 
     python -m homework.models.build_standins [--arch mobilenet_0.50_224 mobilenet_v2_1.00_224]
 
-Pretrains each MobileNet stand-in on the generated pretext task (standins.PRETRAINING),
-calibrates its BatchNorm statistics at the size the tasks feed it, probes it on a freshly
+Pretrains each stand-in on the generated pretext task (standins.PRETRAINING; Inception v3 at a
+quarter of its width, see narrow.py), calibrates its BatchNorm statistics at the size the tasks
+feed it, probes it (at full width) on a freshly
 generated embedded flowers tree and writes <arch>.npz plus its sha256 and probe into
 weights.json. The probe is compared with probe.TARGETS and printed, so a
 rebuild that misses them is visible before it is committed. Takes about 10 minutes a model on 2 CPU cores.
@@ -25,7 +26,7 @@ from ..settings import Settings
 from . import probe, standins
 from .registry import get_architecture
 
-DEFAULT = ("mobilenet_0.50_224", "mobilenet_v2_1.00_224")
+DEFAULT = ("mobilenet_0.50_224", "mobilenet_v2_1.00_224", "inception_v3")
 
 
 def main(argv=None) -> int:
@@ -58,7 +59,7 @@ def main(argv=None) -> int:
                 previous = json.loads((args.start_from.parent / "weights.json").read_text()).get(args.start_from.name, {})
                 continued = f", continuing from weights sha256 {files.sha256_file(args.start_from)[:12]} ({previous.get('recipe', 'unknown recipe')})"
             if args.steps == 0:  # calibration only, of the --start-from weights
-                module, backbone = standins.new_module(arch)
+                module, backbone = standins.new_module(arch, plan.divisor)
                 standins.load_npz(module, args.start_from)
                 accuracy = previous.get("pretext_accuracy", {})
             else:
@@ -68,8 +69,7 @@ def main(argv=None) -> int:
             px = prepare.probe_px(settings, arch)  # the size the checks probe it at
             path = args.out / f"{arch.name}.npz"
             standins.save_weights(module, path)
-            module, _ = standins.new_module(arch)
-            standins.load_npz(module, path)  # probe the weights as stored
+            module, _ = standins.load_weights(arch, path)  # probe the weights as stored, at full width
             result = probe.probe_module(module, px, flowers, None, (), 0)
             target = probe.TARGETS[arch.family]
             print(f"{arch.name}: pretext {accuracy}, flowers probe {result['accuracy']:.3f} at {px}px (target {target}), "

@@ -18,10 +18,6 @@ HISTOGRAM_BINS = 8  # per RGB channel: a 24-bin colour histogram
 # What a stand-in's probe must reach on the generated flowers (chance is 0.2), and what a
 # colour histogram must not: the task has to need the network.
 TARGETS = {"mobilenet_v1": 0.85, "mobilenet_v2": 0.85, "inception_v3": 0.75}
-# Families whose committed stand-ins reach TARGETS, so checks/test_inputs.py asserts it; the
-# Inception v3 stand-in (87 MB, too big to commit, pretrained briefly by hw5 data) is asserted
-# above chance and its probe reported.
-REACHED = {"mobilenet_v1", "mobilenet_v2"}
 HISTOGRAM_MAX = 0.60
 
 

@@ -23,6 +23,7 @@ import numpy as np
 from .. import files
 from ..data import generated
 from ..errors import HomeworkError
+from . import narrow
 from .registry import Architecture
 
 log = logging.getLogger("hw5")
@@ -41,6 +42,7 @@ class Pretraining:
     pool: int = 4000  # distinct pretext images, cycled with random flips
     calibrate_px: int = 224  # BatchNorm statistics are re-estimated at the size the tasks feed
     build_steps: int = 120  # when built by hw5 data (no committed weights): a few minutes at most
+    divisor: int = 1  # > 1: pretrain the network at 1/divisor of its width, then embed it (narrow.py)
 
 
 # The stand-ins are pretrained once by `python -m homework.models.build_standins` and their
@@ -50,13 +52,17 @@ class Pretraining:
 PRETRAINING = {
     "mobilenet_v1": Pretraining(image_px=80, steps=6000, pool=6000, calibrate_px=224),
     "mobilenet_v2": Pretraining(image_px=64, steps=5000, pool=6000, calibrate_px=96),
-    "inception_v3": Pretraining(image_px=75, steps=30, batch=16, pool=480, calibrate_px=299, build_steps=30),
+    # Inception v3 barely learns at 75 px (its last blocks see 1x1 maps: 6,000 steps gave a probe
+    # of 0.52); at 150 px 600 steps gave 0.66.
+    "inception_v3": Pretraining(image_px=150, steps=5000, pool=6000, calibrate_px=299, build_steps=60, divisor=4),
 }
 
 
 def describe(arch: Architecture, plan: Pretraining) -> str:
+    width = f"width {arch.width:g}" if plan.divisor == 1 else (
+        f"pretrained at 1/{plan.divisor} of its width and embedded in the full network (the other channels' weights are zero)")
     return (
-        f"stand-in v{RECIPE_VERSION}: tf_keras.applications {arch.family} width {arch.width:g}, "
+        f"stand-in v{RECIPE_VERSION}: tf_keras.applications {arch.family} {width}, "
         f"pretrained {plan.steps} steps x {plan.batch} on generated part-attribute images at {plan.image_px}px, "
         f"BatchNorm calibrated at {plan.calibrate_px}px"
         + (f", features scaled to squared norm {FEATURE_SQUARED_NORM:g}" if arch.family in LAST_BATCHNORM else "")
@@ -98,11 +104,14 @@ def _backbone(arch: Architecture):
     return apps.InceptionV3(**common)
 
 
-def new_module(arch: Architecture):
-    """(module [0, 1] images -> pooled features, its backbone), randomly initialised."""
+def new_module(arch: Architecture, divisor: int = 1):
+    """(module [0, 1] images -> pooled features, its backbone), randomly initialised, at
+    1/divisor of the architecture's width."""
     from ..compat import keras
 
     backbone = _backbone(arch)
+    if divisor > 1:
+        backbone = narrow.narrow_copy(backbone, divisor)
     # Hub image modules take [0, 1]; Keras' MobileNet and Inception expect [-1, 1].
     inputs = keras.Input((None, None, 3), name="images")
     features = backbone(keras.layers.Rescaling(2.0, offset=-1.0)(inputs))
@@ -121,7 +130,7 @@ def pretrain(arch: Architecture, plan: Pretraining, seed: int = 0, log_every: in
     from ..compat import keras, tf
 
     keras.utils.set_random_seed(seed)
-    module, backbone = new_module(arch)
+    module, backbone = new_module(arch, plan.divisor)
     if start_from:
         load_npz(module, start_from)
     for layer in _batchnorms(backbone):  # short pretraining: let BN's moving statistics catch up
@@ -208,9 +217,24 @@ def load_committed(arch: Architecture, path: Path):
     actual = files.sha256_file(path)
     if actual != expected:
         raise HomeworkError(f"{path}: committed stand-in weights do not match weights.json (sha256 {actual[:12]}, expected {str(expected)[:12]}); rebuild with python -m homework.models.build_standins")
-    module, backbone = new_module(arch)
+    return load_weights(arch, path)
+
+
+def load_weights(arch: Architecture, path: Path):
+    """(module, backbone) of the full architecture with the stand-in weights stored at `path`."""
+    divisor = PRETRAINING[arch.family].divisor
+    module, backbone = new_module(arch, divisor)
     load_npz(module, path)
-    return module, backbone
+    return full_width(arch, module, backbone, divisor)
+
+
+def full_width(arch: Architecture, module, backbone, divisor: int):
+    """The full architecture computing what a module pretrained at 1/divisor of its width computes."""
+    if divisor == 1:
+        return module, backbone
+    wide, wide_backbone = new_module(arch)
+    narrow.embed(backbone, wide_backbone)
+    return wide, wide_backbone
 
 
 def load_npz(module, path: Path) -> None:
@@ -242,6 +266,7 @@ def build(arch: Architecture, out_dir: Path, seed: int = 0) -> dict:
         plan = dataclasses.replace(plan, steps=min(plan.steps, plan.build_steps), pool=min(plan.pool, plan.build_steps * plan.batch))
         module, backbone, accuracy = pretrain(arch, plan, seed)
         calibrate_batchnorm(module, backbone, plan.calibrate_px)
+        module, backbone = full_width(arch, module, backbone, plan.divisor)
         scale = calibrate_feature_scale(module, backbone, arch.family, plan.calibrate_px)
         pretraining = {"pretext_accuracy": accuracy, "heads": dict(generated.PRETEXT_HEADS), "recipe": describe(arch, plan), "feature_scale": scale}
 
