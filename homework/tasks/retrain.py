@@ -242,6 +242,8 @@ def retrain(configs: Sequence[RetrainConfig], settings: Settings, tree: Optional
 
     cache = BottleneckCache(first.bottleneck_dir, frozen.sha256, frozen.bottleneck_size)
     vectors, made = bottleneck_pass(extractor, tree, cache)
+    if not first.distorted:  # only distortions need the network after the pass: give its memory back before training
+        extractor.close()
     try:
         runs = train_heads(extractor, tree, vectors, configs, settings, echo)
     finally:

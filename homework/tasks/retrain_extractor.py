@@ -73,7 +73,9 @@ class Extractor:
         return out.reshape(len(images), -1)
 
     def close(self):
+        """Close the session and drop the imported graph (closing twice is harmless)."""
         self.session.close()
+        self.graph = None
         release_memory()
 
 
