@@ -1,13 +1,13 @@
 """Rebuild the committed stand-in weights (homework/models/standin_weights/).
 
-    python -m homework.models.build_standins [--arch mobilenet_0.50_224 mobilenet_v2_1.00_224]
+    python -m homework.models.build_standins [--arch mobilenet_0.50_224 mobilenet_v2_1.00_224 inception_v3]
 
 Pretrains each stand-in on the generated pretext task (standins.PRETRAINING; Inception v3 at a
 quarter of its width, see narrow.py), calibrates its BatchNorm statistics at the size the tasks
 feed it, probes it (at full width) on a freshly
 generated embedded flowers tree and writes <arch>.npz plus its sha256 and probe into
 weights.json. The probe is compared with probe.TARGETS and printed, so a
-rebuild that misses them is visible before it is committed. Takes about 10 minutes a model on 2 CPU cores.
+rebuild that misses them is visible before it is committed. Takes 10 to 15 minutes a stage on 2 CPU cores.
 """
 from __future__ import annotations
 

@@ -3,10 +3,11 @@
 Pretraining Inception v3 on two CPU cores learns too slowly for a stand-in (4,000 steps in 22
 minutes gave a probe of 0.63), and its 22 M weights are too big to commit. The same network
 with every convolution's filters divided by k (k = 4: 1.4 M weights, about 1/16 of the work)
-trains at 150 px in 15 minutes. `embed` then writes it into the full network: each narrow channel becomes
-one channel of the full layer, every other channel's weights are zero. Those channels read
-nothing and output zero through BatchNorm (beta 0, moving mean 0) and ReLU, so the full
-network computes the narrow one's features exactly, at the full network's size and cost.
+trains at 150 px in 15 minutes. `embed` then writes it into the full network: each narrow
+channel becomes one channel of the full layer, every other channel's weights are zero. Those
+channels read nothing and output zero through BatchNorm (beta 0, moving mean 0) and ReLU, so
+the full network computes the narrow one's features exactly, at the full network's size and
+cost.
 """
 from __future__ import annotations
 

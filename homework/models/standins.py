@@ -222,15 +222,14 @@ def load_committed(arch: Architecture, path: Path):
 
 def load_weights(arch: Architecture, path: Path):
     """(module, backbone) of the full architecture with the stand-in weights stored at `path`."""
-    divisor = PRETRAINING[arch.family].divisor
-    module, backbone = new_module(arch, divisor)
+    module, backbone = new_module(arch, PRETRAINING[arch.family].divisor)
     load_npz(module, path)
-    return full_width(arch, module, backbone, divisor)
+    return full_width(arch, module, backbone)
 
 
-def full_width(arch: Architecture, module, backbone, divisor: int):
-    """The full architecture computing what a module pretrained at 1/divisor of its width computes."""
-    if divisor == 1:
+def full_width(arch: Architecture, module, backbone):
+    """The full architecture computing what a module pretrained at the recipe's width computes."""
+    if PRETRAINING[arch.family].divisor == 1:
         return module, backbone
     wide, wide_backbone = new_module(arch)
     narrow.embed(backbone, wide_backbone)
@@ -266,7 +265,7 @@ def build(arch: Architecture, out_dir: Path, seed: int = 0) -> dict:
         plan = dataclasses.replace(plan, steps=min(plan.steps, plan.build_steps), pool=min(plan.pool, plan.build_steps * plan.batch))
         module, backbone, accuracy = pretrain(arch, plan, seed)
         calibrate_batchnorm(module, backbone, plan.calibrate_px)
-        module, backbone = full_width(arch, module, backbone, plan.divisor)
+        module, backbone = full_width(arch, module, backbone)
         scale = calibrate_feature_scale(module, backbone, arch.family, plan.calibrate_px)
         pretraining = {"pretext_accuracy": accuracy, "heads": dict(generated.PRETEXT_HEADS), "recipe": describe(arch, plan), "feature_scale": scale}
 
