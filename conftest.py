@@ -157,6 +157,23 @@ def store(record_path, pytestconfig):
     return put
 
 
+@pytest.fixture(scope="session")
+def verdict(record_path):
+    """verdict(check_id): the check's criterion applied to the record as stored (homework/verdicts.py),
+    the same function the report, `hw5 grade` and the autograder apply. A verdict that did not
+    run (a skipped task) skips the check with its reason."""
+    from homework import record, verdicts
+
+    def judge(check_id: str):
+        outcome = verdicts.judge(check_id, record.read(record_path))
+        if outcome.status == verdicts.NOT_RUN:
+            pytest.skip(outcome.message)
+        assert outcome.passed, f"{check_id}: {outcome.message}"
+        return outcome
+
+    return judge
+
+
 @pytest.fixture(scope="module", autouse=True)
 def resource_use(request):
     """Samples RSS (and tegrastats / nvidia-smi where present) while a checks/ file runs, into the record."""

@@ -5,16 +5,20 @@ import pytest
 
 from homework.data import trees
 from homework.models import probe, standins
+from homework.models.modules import get_module
 from homework.models.registry import get_architecture
 from homework.prepare import architectures, describe_inputs, module_probe
-from homework.tasks.common import above_chance_floor
+from homework.stats import above_chance_floor
 
 
 def test_inputs_ready_and_recorded(settings, store):
     result = describe_inputs(settings)
     assert result.metrics["flowers_classes"] >= 2
     assert result.metrics["mnist_test"] > 0
-    assert result.stand_in == (settings.profile == "embedded")
+    parts = [result.provenance["mnist"], result.provenance["flowers"], *result.provenance["modules"]]
+    assert result.stand_in == any(part["stand_in"] for part in parts), "the stand-in flag must follow the inputs read"
+    if settings.profile == "real" and not (settings.mnist_path or settings.flowers_dir or settings.hub_module):
+        assert not result.stand_in, f"the real profile read a stand-in: {[p.get('identity', p.get('source')) for p in parts if p['stand_in']]}"
     doc = store("inputs", result)
     assert doc["tasks"]["inputs"]["provenance"]["modules"]
 
@@ -25,7 +29,13 @@ def standin_probes(settings):
         pytest.skip("probes are for the embedded profile's stand-ins on generated flowers")
     # Stored in each stand-in's manifest, keyed by the module build and the trees' identities:
     # a changed module or tree is probed again here.
-    return {arch: module_probe(settings, arch)[1] for arch in architectures(settings)}
+    probes = {}
+    for arch in architectures(settings):
+        module = get_module(arch, settings)
+        record = module_probe(settings, arch, module)[1]
+        assert record.get("module_sha256") == module.sha256, f"{arch.name}: the stored probe is of another build of the module"
+        probes[arch] = record
+    return probes
 
 
 def test_standin_features_carry_the_flower_classes(standin_probes):

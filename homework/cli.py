@@ -172,15 +172,20 @@ def cmd_autograder(args: argparse.Namespace) -> int:
 def cmd_compare(args: argparse.Namespace) -> int:
     from . import compare, files
 
+    from .grading.inputs import output_path
+
+    out = output_path(args.output, args.runs, "comparison") if args.output else None
     runs = [compare.load(path) for path in args.runs]
     if len(runs) < 2:
         raise HomeworkError("hw5 compare: give at least two runs (records or saved pytest-benchmark files)")
     base = compare.baseline_index(runs, args.baseline)
-    text = "\n".join([f"- `{r.label}` ({r.kind}: {r.source}): {r.machine}" for r in runs]) + "\n\n" + compare.markdown(runs, base) + "\n"
+    differ = compare.mixed_workloads(runs, base)
+    notes = [f"- `{runs[i].label}` ran another workload than `{runs[base].label}`: {'; '.join(what)}" for i, what in differ.items()] if args.mixed else []
+    text = "\n".join([f"- `{r.label}` ({r.kind}: {r.source}): {r.machine}" for r in runs] + notes) + "\n\n" + compare.markdown(runs, base, args.mixed) + "\n"
     print(text)
-    if args.output:
-        files.write_text(args.output, text)
-        print(f"hw5: wrote {args.output}")
+    if out:
+        files.write_text(out, text)
+        print(f"hw5: wrote {out}")
     return 0
 
 
@@ -293,11 +298,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = command("autograder", cmd_autograder, "build the zip Gradescope takes (setup.sh, run_autograder, the rubric)")
     p.add_argument("-o", "--output", default="autograder.zip", help="zip to write (default autograder.zip)")
+    p.add_argument("--accept-profile", action="append", choices=("embedded",),
+                   help="embedded: a dry-run autograder that grades embedded (stand-in) records like real ones")
 
     p = command("compare", cmd_compare, "side-by-side timings of runs from several devices, with ratios to a baseline")
     p.add_argument("runs", nargs="+", help="run records (results/<label>.json) or pytest-benchmark files (.benchmarks/<label>/*.json)")
     p.add_argument("--baseline", help="device label to divide by (default the first run)")
     p.add_argument("-o", "--output", help="also write the table (Markdown) here")
+    p.add_argument("--mixed", action="store_true", help="show ratios between runs of different profiles or sizes too (marked)")
 
     p = command("data", cmd_data, "build the embedded data and stand-in modules into the cache (idempotent)")
     add_settings_flags(p)

@@ -18,6 +18,16 @@ class Run:
     kind: str  # "record" or "benchmark"
     values: Dict[str, float]  # metric -> seconds (or images/s for *_per_s)
     machine: str
+    workload: Dict[str, object] = None  # profile and the sizes that set how much work a timing is of
+
+    def differs_from(self, other: "Run") -> List[str]:
+        """The workload settings on which this run and `other` differ (ratios between them mislead)."""
+        mine, theirs = self.workload or {}, other.workload or {}
+        return [f"{key} {mine.get(key)} vs {theirs.get(key)}" for key in sorted(set(mine) | set(theirs)) if mine.get(key) != theirs.get(key)]
+
+
+WORKLOAD_SETTINGS = ("training_steps", "transfer_image_size", "transfer_epochs", "mnist_epochs", "flowers_images_per_class",
+                     "mnist_train_limit", "architecture", "flowers_dir", "mnist_path", "hub_module")
 
 
 def from_record(doc: dict, source: str) -> Run:
@@ -27,7 +37,8 @@ def from_record(doc: dict, source: str) -> Run:
             if isinstance(value, (int, float)) and not isinstance(value, bool):
                 values[f"{task}: {key}"] = float(value)
     prov = doc["provenance"]
-    return Run(doc["device_label"], source, "record", values, _machine(prov["device"], prov["profile"], prov["versions"]))
+    workload = {"profile": prov["profile"], **{k: prov["settings"].get(k) for k in WORKLOAD_SETTINGS if k in prov["settings"]}}
+    return Run(doc["device_label"], source, "record", values, _machine(prov["device"], prov["profile"], prov["versions"]), workload)
 
 
 def from_benchmark(doc: dict, source: str) -> Run:
@@ -36,7 +47,9 @@ def from_benchmark(doc: dict, source: str) -> Run:
     label = hw5.get("device_label") or info.get("node") or Path(source).stem
     values = {f"{_group(b)}: {b['name']}": float(b["stats"]["mean"]) for b in doc["benchmarks"]}
     versions = hw5.get("versions", {})
-    return Run(label, source, "benchmark", values, _machine(hw5.get("device", {}), hw5.get("profile", "unknown"), versions))
+    sizes = {f"{_group(b)}: {b['name']} images": (b.get("extra_info") or {}).get("images") for b in doc["benchmarks"]}
+    workload = {"profile": hw5.get("profile", "unknown"), **{k: v for k, v in sizes.items() if v is not None}}
+    return Run(label, source, "benchmark", values, _machine(hw5.get("device", {}), hw5.get("profile", "unknown"), versions), workload)
 
 
 def _group(bench: dict) -> str:
@@ -103,11 +116,23 @@ def baseline_index(runs: Sequence[Run], label: Optional[str]) -> int:
     raise HomeworkError(f"--baseline {label}: no such device among {', '.join(r.label for r in runs)}")
 
 
-def markdown(runs: Sequence[Run], baseline: int = 0) -> str:
-    """One Markdown table per task; times in seconds (lower is faster), *_per_s are rates (higher is faster)."""
+def mixed_workloads(runs: Sequence[Run], baseline: int = 0) -> Dict[int, List[str]]:
+    """Runs whose workload differs from the baseline's (index -> the differences)."""
+    return {i: run.differs_from(runs[baseline]) for i, run in enumerate(runs) if i != baseline and run.differs_from(runs[baseline])}
+
+
+def markdown(runs: Sequence[Run], baseline: int = 0, mixed: bool = False) -> str:
+    """One Markdown table per task; times in seconds (lower is faster), *_per_s are rates (higher is faster).
+    Ratios between runs of different workloads (profile, sizes) are refused unless `mixed`, and then marked."""
+    differ = mixed_workloads(runs, baseline)
+    if differ and not mixed:
+        i, what = next(iter(differ.items()))
+        raise HomeworkError(f"{runs[i].source}: another workload than {runs[baseline].source} ({'; '.join(what[:3])}): "
+                            "ratios between them would mislead; pass --mixed to show them, marked")
     base = runs[baseline].label
     others = [i for i in range(len(runs)) if i != baseline]
-    head = "| metric | " + " | ".join(r.label for r in runs) + " | " + " | ".join(f"{runs[i].label} / {base}" for i in others) + " |"
+    head = "| metric | " + " | ".join(r.label for r in runs) + " | " + " | ".join(
+        f"{runs[i].label} / {base}" + (" (different workload)" if i in differ else "") for i in others) + " |"
     sep = "|---" + "|---:" * (len(runs) + len(others)) + "|"
     blocks: Dict[str, List[str]] = {}
     for row in rows(runs, baseline):

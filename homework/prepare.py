@@ -67,12 +67,13 @@ def module_probe(settings: Settings, arch, module: Optional[modules.Module] = No
     flowers, own = trees.flowers(settings), trees.own_images(settings)
     own = own if own is not None and own.stand_in else None  # the student's own photos are not probed
     px = probe_px(settings, arch)
-    key = f"{flowers.identity} + {own.identity if own else 'no own images'} at {px}px"
+    # keyed by the module's content hash as well: a rebuilt or edited module is probed again
+    key = f"module {module.sha256[:16]}: {flowers.identity} + {own.identity if own else 'no own images'} at {px}px"
     probes = manifest.get("probes", {})
     if key in probes:
         return False, probes[key]
     record = probe.probe_module(modules.load(module), px, flowers.root, own.root if own else None, settings.own_images_per_class, trees.OWN_HELD_OUT)
-    record.update(flowers=flowers.identity, own=own.identity if own else None)
+    record.update(flowers=flowers.identity, own=own.identity if own else None, module_sha256=module.sha256)
     kept = dict(list(probes.items())[-(PROBES_KEPT - 1):])
     manifest["probes"] = {**kept, key: record}
     files.write_json(path / standins.MANIFEST, manifest)

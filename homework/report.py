@@ -17,9 +17,9 @@ from typing import Dict, Optional, Sequence
 
 import jinja2
 
-from . import compare, files
+from . import compare, files, verdicts
 from .errors import HomeworkError
-from .grading import measured
+from .grading import evidence, measured
 from .grading.rubric import Rubric
 from .grading.submissions import Answers
 from .packaged import packaged_dir
@@ -136,7 +136,12 @@ def render(records: Sequence[dict], answers: Answers, rubric: Rubric, out: Path 
     base = compare.baseline_index(raw_runs, baseline)
     runs = [dataclasses.replace(r, label=record_inline(r.label), machine=record_inline(r.machine)) for r in raw_runs]
     shown = record_text(primary)
+    checks = evidence.grade_record(primary, str(primary["device_label"]))
+    dry_run = evidence.grade_record(primary, str(primary["device_label"]), evidence.Policy(("real", "embedded")))
     context = {
+        "verdicts": {v.check: record_text(dataclasses.asdict(v)) for v in checks.verdicts},
+        "checks": {"score": checks.score, "total": verdicts.total_weight(), "refused": record_inline(checks.refused),
+                   "dry_run_score": dry_run.score if checks.refused else None},
         "record": shown,
         "tasks": shown["tasks"],
         "task_info": TASKS,
@@ -144,7 +149,7 @@ def render(records: Sequence[dict], answers: Answers, rubric: Rubric, out: Path 
         "questions": list(rubric.questions.values()),
         "plots": {name: f"{plot_dir.name}/{path.name}" for name, path in made.items()},
         "devices": [{"label": r.label, "machine": r.machine} for r in runs],
-        "comparison": compare.markdown(runs, base) if len(records) > 1 else "",
+        "comparison": compare.markdown(runs, base, mixed=True) if len(records) > 1 else "",
         "baseline_label": runs[base].label,
         "measured": measured.evidence(primary),
         "stand_in_tasks": sorted(record_inline(name) for name, task in primary["tasks"].items() if task["stand_in"]),

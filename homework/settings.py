@@ -90,7 +90,8 @@ class Settings:
         unknown = sorted(set(data) - set(types))
         if unknown:
             raise HomeworkError(f"{source}: unknown setting '{unknown[0]}'")
-        return cls(**{key: _coerce(raw, types[key], f"{source}: setting '{key}'") for key, raw in data.items()})
+        return validate(cls(**{key: _coerce(raw, types[key], f"{source}: setting '{key}'") for key, raw in data.items()}),
+                        {key: source for key in data})
 
 
 def resolve(
@@ -125,8 +126,50 @@ def resolve(
             sources[key] = source
     settings = Settings(**values)
     if settings.profile not in PROFILES:
-        raise HomeworkError(f"setting 'profile' must be one of {', '.join(PROFILES)}, not '{settings.profile}'")
+        raise HomeworkError(f"setting 'profile' must be one of {', '.join(PROFILES)}, not '{settings.profile}' (from {sources['profile']})")
+    validate(settings, sources)
     return settings, sources
+
+
+POSITIVE = ("flowers_image_px", "mnist_epochs", "transfer_image_size", "transfer_epochs", "batch_size", "training_steps")
+NOT_NEGATIVE = ("flowers_images_per_class", "mnist_train_limit", "memory_budget_mb", "simulate_oom_above", "seed")
+LISTS = ("seeds", "l2_values", "dropout_values", "learning_rates", "own_images_per_class")
+
+
+def validate(settings: Settings, sources: Optional[Mapping[str, str]] = None) -> Settings:
+    """Every setting within its range, checked once where settings are resolved: one line naming
+    the setting, its value and where it came from (a flag, HW5_*, the YAML file)."""
+    def fail(name: str, rule: str) -> None:
+        where = (sources or {}).get(name, "default")
+        raise HomeworkError(f"setting '{name}' = {getattr(settings, name)!r} (from {where}) {rule}")
+
+    for name in POSITIVE:
+        if getattr(settings, name) <= 0:
+            fail(name, "must be a positive whole number")
+    for name in NOT_NEGATIVE:
+        if getattr(settings, name) < 0:
+            fail(name, "must be 0 or more")
+    if settings.profile == "embedded" and settings.flowers_images_per_class == 0 and settings.flowers_dir is None:
+        fail("flowers_images_per_class", "must be positive in the embedded profile (it sizes the generated flowers)")
+    for name in LISTS:
+        if not getattr(settings, name):
+            fail(name, "must list at least one value")
+    if any(s < 0 for s in settings.seeds):
+        fail("seeds", "must be whole numbers, 0 or more")
+    if any(not (0 < r < float("inf")) for r in settings.learning_rates):
+        fail("learning_rates", "must be positive numbers")
+    if any(n <= 0 for n in settings.own_images_per_class):
+        fail("own_images_per_class", "must be positive whole numbers")
+    if any(not (0 <= v < float("inf")) for v in settings.l2_values):
+        fail("l2_values", "must be 0 or more")
+    if any(not (0 <= v < 1) for v in settings.dropout_values):
+        fail("dropout_values", "must each lie in [0, 1)")
+    for name in ("validation_percentage", "testing_percentage"):
+        if not (0 <= getattr(settings, name) < 100):
+            fail(name, "must be a percentage in [0, 100)")
+    if settings.validation_percentage + settings.testing_percentage >= 100:
+        fail("testing_percentage", f"plus validation_percentage {settings.validation_percentage:g} leaves no training images (must sum below 100)")
+    return settings
 
 
 # The homework's own sizes for the real profile; the embedded profile keeps the small class defaults.
@@ -177,9 +220,30 @@ def _coerce(raw: Any, annotation: Any, where: str) -> Any:
             return raw if isinstance(raw, bool) else str(raw).lower() in ("1", "true", "yes", "on")
         if annotation is Path:
             return Path(str(raw)).expanduser()
-        return annotation(raw)
+        if annotation is int:
+            return _whole_number(raw)
+        if annotation is float and isinstance(raw, bool):
+            raise ValueError(raw)
+        value = annotation(raw)
+        if annotation is float and value != value:  # NaN
+            raise ValueError(raw)
+        return value
     except (TypeError, ValueError) as exc:
-        raise HomeworkError(f"{where} must be {getattr(annotation, '__name__', annotation)}, got {raw!r}") from exc
+        kind = {"int": "a whole number", "float": "a number"}.get(getattr(annotation, "__name__", ""), getattr(annotation, "__name__", annotation))
+        raise HomeworkError(f"{where} must be {kind}, got {raw!r}") from exc
+
+
+def _whole_number(raw: Any) -> int:
+    """An int from a flag, an environment variable or YAML; 1.9, "1.9", true and "" are refused, never rounded."""
+    if isinstance(raw, bool):
+        raise ValueError(raw)
+    if isinstance(raw, float):
+        if not raw.is_integer():
+            raise ValueError(raw)
+        return int(raw)
+    if isinstance(raw, int):
+        return raw
+    return int(str(raw).strip())
 
 
 def _plain(value: Any) -> Any:

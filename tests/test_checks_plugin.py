@@ -1,63 +1,51 @@
-"""The checks' part of results.json, written by a pytest plugin from outcomes only."""
+"""The checks' part of results.json, written at the end of `pytest checks/` from the run record:
+recomputed by the verdicts exactly as the autograder recomputes it, never from test outcomes."""
 import json
 
+from fabricated import honest
+from homework import verdicts
 from homework.grading import gradescope
-from homework.grading.checks_plugin import ChecksResults
+from homework.grading.checks_plugin import ChecksResults, read_checks
+from test_plausibility import real_record
 
 import homework.compat  # noqa: F401  TensorFlow before any pytester run: pytester unloads what a test
 # imported, and a second TensorFlow import in one process aborts it
 
 
-def test_checks_part_of_results_json(pytester, tmp_path):
-    pytester.makepyfile(**{"checks/test_demo": """
-        import sys
-        import pytest
-
-        @pytest.mark.weight(3)
-        def test_heavy():
-            print("warning: TensorFlow noise", file=sys.stderr)  # stderr never decides a score
-
-        def test_fails():
-            assert 1 == 2, "challenger did not beat the baseline"
-
-        def test_skipped():
-            pytest.skip("no GPU visible to TensorFlow")
-    """, "other/test_not_a_check": "def test_x():\n    pass\n"})
-    pytester.makeini("[pytest]\nmarkers =\n    weight(points): points\n")
+def _session(pytester, tmp_path, record):
+    pytester.makepyfile(**{"checks/test_demo": "def test_passes():\n    pass\n\ndef test_fails():\n    assert 1 == 2\n"})
+    if record is not None:
+        (tmp_path / "run.json").write_text(json.dumps(record))
     out = tmp_path / "run.checks.json"
-    result = pytester.runpytest_inprocess("-p", "no:cacheprovider", plugins=[ChecksResults(out)])
-    result.assert_outcomes(passed=2, failed=1, skipped=1)
+    pytester.runpytest_inprocess("-p", "no:cacheprovider", plugins=[ChecksResults(out)]).assert_outcomes(passed=1, failed=1)
+    return out
+
+
+def test_the_checks_file_is_the_verdicts_of_the_record_not_the_test_outcomes(pytester, tmp_path):
+    out = _session(pytester, tmp_path, real_record(gpu=False))
     doc = gradescope.validate(json.loads(out.read_text()))
-    tests = {t["name"].split("::")[1]: t for t in doc["tests"]}
-    assert set(tests) == {"test_heavy", "test_fails", "test_skipped"}
-    assert (tests["test_heavy"]["score"], tests["test_heavy"]["max_score"], tests["test_heavy"]["status"]) == (3, 3, "passed")
-    assert tests["test_fails"]["score"] == 0 and tests["test_fails"]["status"] == "failed"
-    assert "challenger did not beat the baseline" in tests["test_fails"]["output"]
-    assert tests["test_skipped"]["max_score"] == 0 and "no GPU visible" in tests["test_skipped"]["output"]
-    assert doc["score"] == 3 and doc["output"] == "homework checks: 1 of 3 passed"
+    assert len(doc["tests"]) == len(verdicts.CHECKS) and "test_fails" not in out.read_text()
+    assert doc["score"] == verdicts.total_weight() - 1 and doc["extra_data"]["run_id"] == "fabricated01"
+    gpu = next(t for t in doc["tests"] if "retrain.cpu_vs_gpu" in t["name"])
+    assert gpu["score"] == 0 and "no GPU in this run" in gpu["output"]
 
 
-def _run(pytester, tmp_path, files, *args):
-    pytester.makepyfile(**files)
-    pytester.makeini("[pytest]\nmarkers =\n    weight(points): points\n")
-    out = tmp_path / "run.checks.json"
-    (tmp_path / "run.json").write_text(json.dumps({"run_id": "run-42"}))
-    pytester.runpytest_inprocess("-p", "no:cacheprovider", *args, plugins=[ChecksResults(out)])
-    return gradescope.validate(json.loads(out.read_text()))
+def test_an_embedded_run_shows_what_gradescope_will_give_it(pytester, tmp_path):
+    out = _session(pytester, tmp_path, honest())
+    doc = json.loads(out.read_text())
+    assert doc["score"] == 0 and "embedded profile: stand-ins, not the homework" in doc["output"]
 
 
-def test_a_checks_file_that_fails_to_import_is_not_run_never_passed(pytester, tmp_path):
-    doc = _run(pytester, tmp_path, {"checks/test_ok": "def test_ok():\n    pass\n",
-                                    "checks/test_broken": "import no_such_module_hw5\n\ndef test_x():\n    pass\n"},
-               "--continue-on-collection-errors")
-    broken = [t for t in doc["tests"] if "test_broken" in t["name"]]
-    assert len(broken) == 1 and broken[0]["score"] == 0 and broken[0]["max_score"] == 1 and broken[0]["status"] == "failed"
-    assert "not run" in broken[0]["output"] and "no_such_module_hw5" in broken[0]["output"]
-    assert doc["output"] == "homework checks: 1 of 2 passed" and doc["extra_data"]["run_id"] == "run-42"
+def test_no_record_writes_nothing(pytester, tmp_path):
+    assert not _session(pytester, tmp_path, None).exists()
 
 
-def test_a_deselected_check_appears_with_zero_points(pytester, tmp_path):
-    doc = _run(pytester, tmp_path, {"checks/test_two": "def test_a():\n    pass\n\ndef test_b():\n    pass\n"}, "-k", "test_a")
-    tests = {t["name"].split("::")[1]: t for t in doc["tests"]}
-    assert tests["test_b"]["score"] == 0 and tests["test_b"]["max_score"] == 1 and "not run: deselected" in tests["test_b"]["output"]
-    assert tests["test_a"]["status"] == "passed"
+def test_a_checks_file_of_another_run_is_refused_when_read(tmp_path):
+    path = tmp_path / "run.checks.json"
+    path.write_text(json.dumps(dict(gradescope.results([], 0, ""), extra_data={"run_id": "other"})))
+    try:
+        read_checks(path, {"run_id": "mine"})
+    except Exception as exc:  # noqa: BLE001
+        assert "belongs to run other" in str(exc)
+    else:
+        raise AssertionError("a foreign checks file was accepted")

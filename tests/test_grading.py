@@ -145,22 +145,22 @@ def test_consistency_flags_against_the_record(rubric, record):
     assert consistency.flags(11, "The GPU was only 1.1x faster.", with_gpu) == []
 
 
-def test_results_json_has_the_documented_fields(tmp_path, record):
+def test_results_json_has_the_documented_fields(tmp_path):
+    from fabricated import edited
+    from homework import verdicts
     from homework.cli import main
+    from test_plausibility import real_record
 
-    checks = gradescope.results([gradescope.test("checks/test_x.py::test_a", "C1", 2, 2, "passed"),
-                                 gradescope.test("checks/test_x.py::test_b", "C2", 0, 1, "AssertionError: no")], 12.0, "checks")
-    checks["extra_data"] = {"run_id": record["run_id"], "record": "rec.json"}
+    record = edited(real_record(), lambda r: r["tasks"].pop("retrain_own_images"))
     (tmp_path / "rec.json").write_text(json.dumps(record))
-    (tmp_path / "rec.checks.json").write_text(json.dumps(checks))
     out = tmp_path / "results.json"
     assert main(["grade", str(WRITEUPS / "partial.md"), "--record", str(tmp_path / "rec.json"), "--json", str(out)]) == 0
     doc = gradescope.validate(json.loads(out.read_text()))
-    assert set(doc) == {"score", "execution_time", "output", "tests", "extra_data"}
-    assert [t["number"] for t in doc["tests"]][:15] == [f"Q{i}" for i in range(1, 14)] + ["C1", "C2"]
-    not_run = doc["tests"][15:]  # every check under checks/ that the checks file lacks: 0 points, never passed
-    assert not_run and all(t["score"] == 0 and t["output"].startswith("not run") for t in not_run)
-    assert doc["score"] == 2 + 3 + 2 and doc["tests"][1]["status"] == "failed" and doc["tests"][0]["status"] == "passed"
+    assert set(doc) == {"score", "execution_time", "output", "tests"}
+    assert [t["number"] for t in doc["tests"]] == [f"Q{i}" for i in range(1, 14)] + [f"C{i}" for i in range(1, len(verdicts.CHECKS) + 1)]
+    own = next(t for t in doc["tests"] if "retrain.own_images" in t["name"])
+    assert own["score"] == 0 and own["status"] == "failed" and "not run: task 'retrain_own_images' is not in the record" in own["output"]
+    assert doc["score"] == 5 + verdicts.total_weight() - 1
     allowed = set(gradescope.TEST_FIELDS) | set(gradescope.OPTIONAL_TEST)
     assert all(set(gradescope.TEST_FIELDS) <= set(t) <= allowed for t in doc["tests"])
     assert all(isinstance(t["extra_data"]["confidence"], float) for t in doc["tests"][:13])

@@ -10,8 +10,11 @@ from pathlib import Path
 
 import pytest
 
+from fabricated import honest
+from homework import verdicts
 from homework.cli import main
-from homework.grading import autograder, gradescope
+from homework.grading import checks_plugin, evidence, gradescope
+from test_plausibility import real_record
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -38,7 +41,7 @@ def _install(tmp_path, zpath) -> Path:
     root = tmp_path / "autograder"
     with zipfile.ZipFile(zpath) as zf:
         names = zf.namelist()
-        assert {"setup.sh", "run_autograder", "answers/rubric.yaml", "expected_checks.json", "homework/grading/grader.py"} <= set(names)
+        assert {"setup.sh", "run_autograder", "answers/rubric.yaml", "policy.json", "homework/verdicts.py", "homework/grading/grader.py"} <= set(names)
         assert (zf.getinfo("run_autograder").external_attr >> 16) & 0o111
         zf.extractall(root / "source")
     shutil.copy(root / "source" / "run_autograder", root / "run_autograder")
@@ -65,16 +68,8 @@ def test_run_autograder_grades_a_writeup_into_results_json(install):
     questions = [t for t in doc["tests"] if t["number"].startswith("Q")]
     checks = [t for t in doc["tests"] if t["number"].startswith("C")]
     assert len(questions) == 13 and sum(t["score"] for t in questions) == 36
-    expected = json.loads((root / "source" / "expected_checks.json").read_text())
-    assert len(checks) == len(expected) > 0 and all(t["score"] == 0 and "not run" in t["output"] for t in checks)
-    assert doc["score"] == 36
-
-
-def test_run_autograder_writes_results_json_even_when_it_cannot_grade(install):
-    root = install()
-    (root / "submission" / "hw5.md").write_bytes(b"\x00\x01binary\x00")
-    doc = _run(root)
-    assert doc["score"] == 0 and doc["tests"] == [] and doc["output"].startswith("Not graded:") and "NUL bytes" in doc["output"]
+    assert len(checks) == len(verdicts.CHECKS) and all(t["score"] == 0 and t["status"] == "failed" for t in checks)
+    assert "no run record" in doc["output"] and doc["score"] == 36
 
 
 def test_a_class_folder_is_graded_in_parallel(tmp_path, capsys):
@@ -100,36 +95,92 @@ def test_a_class_folder_is_graded_in_parallel(tmp_path, capsys):
     assert "--out-dir" in capsys.readouterr().err and not (tmp_path / "one.json").exists()
 
 
-def _checks_doc(run_id, passed=True):
-    expected = autograder.expected_checks(Path(__file__).parent.parent / "checks")
-    first = expected[0]
-    tests = [gradescope.test(first["id"], "C1", first["weight"] if passed else 0, first["weight"], "ok")]
-    doc = gradescope.results(tests, 1.0, "homework checks: 1 of 1 passed")
-    doc["extra_data"] = {"run_id": run_id, "record": "pc.json"}
-    return doc, expected
-
-
-def test_run_autograder_merges_the_submitted_checks_and_lists_the_rest_as_not_run(install, record):
-    root = install()
+def _submit(root, record, checks=None, where="results"):
     shutil.copy(FIXTURES / "answers_full.yaml", root / "submission" / "answers.yaml")
-    (root / "submission" / "results").mkdir()
-    (root / "submission" / "results" / "pc.json").write_text(json.dumps(record))
-    doc, expected = _checks_doc(record["run_id"])
-    (root / "submission" / "results" / "pc.checks.json").write_text(json.dumps(doc))
-    out = _run(root)
-    checks = [t for t in out["tests"] if t["number"].startswith("C")]
-    assert len(checks) == len(expected) and checks[0]["status"] == "passed" and checks[0]["score"] == expected[0]["weight"]
-    assert all(t["score"] == 0 and t["output"].startswith("not run") for t in checks[1:])
-    assert out["score"] == 36 + expected[0]["weight"]
+    folder = root / "submission" / where
+    folder.mkdir(exist_ok=True)
+    (folder / "pc.json").write_text(json.dumps(record))
+    if checks is not None:
+        (folder / "pc.checks.json").write_text(json.dumps(checks))
 
 
-def test_run_autograder_refuses_checks_from_another_run(install, record):
+def _checks(doc):
+    return [t for t in doc["tests"] if t["number"].startswith("C")]
+
+
+def test_the_checks_are_recomputed_from_the_record_and_listed_from_the_autograder(install):
     root = install()
-    shutil.copy(FIXTURES / "answers_full.yaml", root / "submission" / "answers.yaml")
-    (root / "submission" / "pc.json").write_text(json.dumps(record))
-    doc, _ = _checks_doc("some-other-run")
-    (root / "submission" / "pc.checks.json").write_text(json.dumps(doc))
+    record = real_record(gpu=False)
+    _submit(root, record)
     out = _run(root)
-    checks = [t for t in out["tests"] if t["number"].startswith("C")]
-    assert out["score"] == 36 and "belongs to run some-other-run" in out["output"]  # the written answers still count
-    assert checks and all(t["score"] == 0 and "refused" in t["output"] for t in checks)
+    checks = {t["name"].split(":")[0][len("check "):]: t for t in _checks(out)}
+    assert set(checks) == {c.id for c in verdicts.CHECKS}
+    assert checks["retrain.cpu_vs_gpu"]["score"] == 0 and "no GPU in this run" in checks["retrain.cpu_vs_gpu"]["output"]
+    assert checks["retrain.cpu_vs_gpu"]["status"] == "failed"
+    assert out["score"] == 36 + verdicts.total_weight() - 1
+
+
+def test_a_forged_checks_file_earns_nothing_more(install):
+    """Issue 19's forgery: a 500-point test and a weight raised to 50 in the uploaded checks file."""
+    root = install()
+    record = real_record(gpu=False)
+    forged = gradescope.results([gradescope.test("check bonus: 500", "C1", 500, 500, "passed"),
+                                 gradescope.test("check retrain.cpu_vs_gpu: x", "C2", 50, 50, "passed")], 1.0, "checks")
+    forged["extra_data"] = {"run_id": record["run_id"]}
+    _submit(root, record, forged)
+    out = _run(root)
+    assert out["score"] == 36 + verdicts.total_weight() - 1 and len(_checks(out)) == len(verdicts.CHECKS)
+    assert "never counted" in out["output"] and "bonus" in out["output"]
+    assert "says retrain.cpu_vs_gpu passed; recomputed from the record it not run" in out["output"]
+
+
+def test_deleting_the_checks_file_changes_nothing(install, tmp_path, autograder_zip):
+    record = real_record(gpu=False)
+    with_file, without = install(), _install(tmp_path / "second", autograder_zip)
+    _submit(with_file, record, checks_plugin.checks_results(record, "results/pc.json"))
+    _submit(without, record)
+    a, b = _run(with_file), _run(without)
+    assert a["score"] == b["score"] and [t["score"] for t in a["tests"]] == [t["score"] for t in b["tests"]]
+
+
+def test_an_embedded_submission_earns_no_check_points_unless_staff_accept_embedded(install, tmp_path):
+    root = install()
+    _submit(root, honest())
+    out = _run(root)
+    assert out["score"] == 36 and all(t["score"] == 0 for t in _checks(out))
+    assert evidence.EMBEDDED_REASON in out["output"]
+    dry = tmp_path / "dry.zip"
+    assert main(["autograder", "-o", str(dry), "--accept-profile", "embedded"]) == 0
+    root = _install(tmp_path / "dry", dry)
+    _submit(root, honest())
+    assert _run(root)["score"] == 36 + verdicts.total_weight()
+
+
+def test_an_inconsistent_record_is_refused_with_its_reason_and_the_answers_still_count(install):
+    root = install()
+    record = real_record()
+    record["tasks"]["mnist"]["metrics"]["cnn"]["test_accuracy_per_seed"] = [0.999, 0.999, 0.999]
+    _submit(root, record, where=".")
+    out = _run(root)
+    assert out["score"] == 36 and "not consistent" in out["output"] and "seed 0 test accuracy 0.999" in out["output"]
+
+
+def test_a_record_that_cannot_be_read_costs_the_checks_not_the_answers(install):
+    root = install()
+    _submit(root, real_record())
+    (root / "submission" / "results" / "pc.json").write_text('{"schema_version": 2, "tasks": ')
+    out = _run(root)
+    assert out["score"] == 36 and "run record refused" in out["output"] and "not valid JSON" in out["output"]
+
+
+def test_the_zip_of_hw5_submit_is_read_by_its_manifest(install):
+    root = install()
+    sub = root / "submission"
+    (sub / "results").mkdir()
+    (sub / "results" / "pc.json").write_text(json.dumps(real_record()))
+    shutil.copy(FIXTURES / "writeups" / "numbered_bold_dash.md", sub / "my_answers.md")
+    (sub / "README.md").write_text("# My project\n\n" + "Notes about the repository. " * 800)
+    (sub / "manifest.json").write_text(json.dumps({"files": [{"path": "my_answers.md", "role": "answers"},
+                                                             {"path": "results/pc.json", "role": "record"}]}))
+    out = _run(root)
+    assert out["score"] == 36 + verdicts.total_weight() and "named by manifest.json" in out["output"]

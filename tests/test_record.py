@@ -30,7 +30,10 @@ def test_put_task_creates_validates_and_merges(tmp_settings, tmp_path):
     assert doc["tasks"]["b"]["metrics"]["accuracy"] is None  # JSON has no NaN: null, with the reason beside it
     assert doc["tasks"]["b"]["non_finite"] == {"metrics.accuracy": "nan"}
     assert "NaN" not in path.read_text()
-    assert doc["provenance"]["device"]["gpu"] in ("none",) or isinstance(doc["provenance"]["device"]["gpu"], list)
+    gpu = doc["provenance"]["device"]["gpu"]  # what TensorFlow lists, described: "none" exactly when it lists no GPU
+    from homework.compat import gpus
+
+    assert gpu == "none" if not gpus else (len(gpu) == len(gpus) and all(g["name"] for g in gpu))
 
 
 @pytest.mark.parametrize(

@@ -43,7 +43,9 @@ def test_profile_from_yaml_picks_its_defaults(tmp_path):
 
 @pytest.mark.parametrize(
     "yaml_text, message",
-    [("nonsense: 1\n", "unknown setting 'nonsense'"), ("seed: abc\n", "setting 'seed' must be int"), ("- 1\n", "must be a mapping"), ("seed: [\n", "not valid YAML")],
+    [("nonsense: 1\n", "unknown setting 'nonsense'"), ("seed: abc\n", "setting 'seed' must be a whole number"), ("seed: 1.9\n", "setting 'seed' must be a whole number, got 1.9"),
+     ("batch_size: 0\n", "setting 'batch_size' = 0 (from settings file"), ("learning_rates: []\n", "'learning_rates' = () (from settings file"),
+     ("testing_percentage: 120\n", "must be a percentage in [0, 100)"), ("seeds: [0, true]\n", "setting 'seeds' must be a whole number"), ("- 1\n", "must be a mapping"), ("seed: [\n", "not valid YAML")],
 )
 def test_bad_settings_file_is_one_line_naming_it(tmp_path, yaml_text, message):
     config = tmp_path / "bad.yaml"
@@ -51,6 +53,25 @@ def test_bad_settings_file_is_one_line_naming_it(tmp_path, yaml_text, message):
     with pytest.raises(HomeworkError) as err:
         Settings.load({}, env={}, config=config)
     assert message in str(err.value) and "bad.yaml" in str(err.value) and "\n" not in str(err.value)
+
+
+@pytest.mark.parametrize("flag, value, message", [
+    ("batch_size", "0", "must be a positive whole number"), ("training_steps", "-5", "must be a positive whole number"),
+    ("transfer_epochs", "0", "must be a positive whole number"), ("seeds", "", "must list at least one value"),
+    ("own_images_per_class", "3,0", "must be positive whole numbers"), ("learning_rates", "0.01,-1", "must be positive numbers"),
+    ("dropout_values", "0.2,1", "must each lie in [0, 1)"), ("memory_budget_mb", "-1", "must be 0 or more"),
+])
+def test_out_of_range_settings_are_one_line_naming_setting_value_and_source(flag, value, message):
+    with pytest.raises(HomeworkError) as err:
+        Settings.load({}, env={f"HW5_{flag.upper()}": value})
+    text = str(err.value)
+    assert f"setting '{flag}'" in text and message in text and "environment (HW5_*)" in text and "\n" not in text
+
+
+def test_percentages_summing_past_100_are_refused_and_the_codelab_split_passes():
+    with pytest.raises(HomeworkError, match="leaves no training images"):
+        Settings.load({"validation_percentage": "50", "testing_percentage": "50"}, env={})
+    assert Settings.load({"validation_percentage": "10", "testing_percentage": "10"}, env={}).testing_percentage == 10
 
 
 def test_unknown_profile_rejected():

@@ -65,6 +65,8 @@ class ImageTree:
             "root": str(self.root),
             "sha256": self.sha256,
             "classes": list(self.labels),
+            "class_dirs": list(self.class_dirs),
+            "sample": [e.path.relative_to(self.root).as_posix() for e in self.entries[:5]],  # how its files are named
             "images": len(self.entries),
             "splits": {s: len(self.split(s)) for s in SPLITS},
             "skipped": len(self.skipped),

@@ -1,39 +1,39 @@
 """Gradescope: `hw5 autograder` builds the zip Gradescope takes, and `run_autograder` inside
 it grades /autograder/submission into /autograder/results/results.json.
 
-The zip holds setup.sh (installs Python and PyYAML from the distribution's packages), run_autograder, the rubric, the list of
-expected checks, and the grading code. run_autograder always writes a valid results.json: a
+The zip holds setup.sh (installs Python, PyYAML and NumPy from the distribution's packages),
+run_autograder, the rubric, the staff policy (which profiles earn check points) and the grading
+code, whose homework/verdicts.py is the list of checks and their weights: nothing in a submission
+can add a check or change a weight. run_autograder always writes a valid results.json: a
 submission that cannot be graded gets score 0 and the one-line reason (as Otter-Grader does).
 The root is /autograder unless AUTOGRADER_ROOT (or --root) moves it, which the tests use.
 """
 from __future__ import annotations
 
 import argparse
-import ast
 import io
-import json
 import os
 import sys
 import time
 import zipfile
 from pathlib import Path
-from typing import Dict, List, Optional
+from typing import List, Optional
 
+from .. import verdicts
 from ..errors import HomeworkError
 from ..packaged import packaged_file
+from . import bundle, evidence
 
 PACKAGE = Path(__file__).resolve().parents[1]  # homework/
-REPO = PACKAGE.parent
-SUBMISSION_NAMES = ("answers.yaml", "answers.yml")
-WRITEUP_SUFFIXES = (".md", ".markdown", ".txt")
+POLICY = "policy.json"
 
 SETUP_SH = """#!/usr/bin/env bash
 # Gradescope runs this once when it builds the autograder image (Ubuntu, as root).
 set -euo pipefail
 apt-get update -qq
 # Debian's packages, not pip: newer Ubuntu images refuse pip installs into the system Python (PEP 668)
-apt-get install -y -qq python3 python3-yaml > /dev/null
-python3 -c "import yaml"
+apt-get install -y -qq python3 python3-yaml python3-numpy > /dev/null
+python3 -c "import yaml, numpy"
 """
 
 RUN_AUTOGRADER = """#!/usr/bin/env bash
@@ -45,28 +45,9 @@ cd "$ROOT/source" && PYTHONPATH="$ROOT/source" exec python3 -m homework.grading.
 """
 
 
-def expected_checks(checks_dir: Path) -> List[Dict]:
-    """Every check under checks/ with its weight, read from the source (no TensorFlow import)."""
-    found = []
-    for path in sorted(Path(checks_dir).glob("test_*.py")):
-        tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
-        for node in tree.body:
-            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name.startswith("test"):
-                found.append({"id": f"checks/{path.name}::{node.name}", "weight": _weight(node)})
-    return found
-
-
-def _weight(node) -> float:
-    for dec in node.decorator_list:
-        if isinstance(dec, ast.Call) and isinstance(dec.func, ast.Attribute) and dec.func.attr == "weight" and dec.args:
-            arg = dec.args[0]
-            if isinstance(arg, ast.Constant) and isinstance(arg.value, (int, float)):
-                return float(arg.value)
-    return 1.0
-
-
-def build(out: Path) -> Path:
-    """The autograder zip (Gradescope unpacks it into /autograder/source): setup.sh, run_autograder, the grading code."""
+def build(out: Path, policy: evidence.Policy = evidence.Policy()) -> Path:
+    """The autograder zip (Gradescope unpacks it into /autograder/source): setup.sh, run_autograder,
+    the grading code with its checks and weights (homework/verdicts.py), the rubric and the staff policy."""
     out = Path(out)
     if out.is_dir():
         raise HomeworkError(f"{out}: is a directory; give the zip's file name")
@@ -82,9 +63,8 @@ def build(out: Path) -> Path:
         add("run_autograder", RUN_AUTOGRADER.encode(), 0o755)
         for path in sorted(PACKAGE.rglob("*.py")):
             add(f"homework/{path.relative_to(PACKAGE).as_posix()}", path.read_bytes())
-        rubric = packaged_file("answers/rubric.yaml")
-        add("answers/rubric.yaml", rubric.read_bytes())
-        add("expected_checks.json", json.dumps(expected_checks(REPO / "checks"), indent=2).encode())
+        add("answers/rubric.yaml", packaged_file("answers/rubric.yaml").read_bytes())
+        add(POLICY, policy.to_json().encode())
     from .. import files
 
     files.write_bytes(out, buf.getvalue())
@@ -92,74 +72,65 @@ def build(out: Path) -> Path:
 
 
 def build_command(args: argparse.Namespace) -> int:
-    out = build(args.output)
-    print(f"hw5: wrote {out} (upload it as the Gradescope autograder: setup.sh, run_autograder, rubric, grading code)")
+    profiles = ("real",) + tuple(p for p in (args.accept_profile or []) if p != "real")
+    out = build(args.output, evidence.Policy(profiles))
+    dry = " (a dry run: embedded records earn check points)" if "embedded" in profiles else ""
+    print(f"hw5: wrote {out}: upload it as the Gradescope autograder; check points for {', '.join(profiles)} runs{dry}; "
+          f"{len(verdicts.CHECKS)} checks worth {verdicts.total_weight():g} points")
     return 0
 
 
 # -- inside Gradescope ---------------------------------------------------------------------
-def find_submission(folder: Path) -> Path:
-    for name in SUBMISSION_NAMES:
-        for path in sorted(folder.rglob(name)):
-            return path
-    writeups = sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in WRITEUP_SUFFIXES
-                      and not p.name.startswith("."))
-    if not writeups:
-        raise HomeworkError(f"{folder}: no answers.yaml and no write-up (.md or .txt) in the submission")
-    return max(writeups, key=lambda p: p.stat().st_size)  # the write-up, not a stray README
+def _checks_part(found: bundle.Bundle, policy: evidence.Policy) -> dict:
+    """The checks' part from the submitted records (the best of several), recomputed; a record that
+    cannot be read costs the checks, not the written answers."""
+    from . import checks_plugin, schema
 
-
-def _checks_part(folder: Path, expected: List[Dict]) -> Optional[dict]:
-    """The checks results the student uploaded with their record, matched to it; else every check not run."""
-    from . import checks_plugin, gradescope, schema
-
-    def none_ran(why: str) -> Optional[dict]:
-        tests = [gradescope.test(c["id"], f"C{i}", 0, c["weight"], f"not run: {why}") for i, c in enumerate(expected, 1)]
-        return gradescope.results(tests, 0.0, f"homework checks: {why}") if tests else None
-
-    checks_files = sorted(folder.rglob("*" + checks_plugin.CHECKS_SUFFIX))
-    if not checks_files:
-        return none_ran("no checks results (run `hw5 run` and submit results/<label>.json with its .checks.json)")
-    path = checks_files[0]
-    record_path = checks_plugin.record_path_for(path)
-    try:  # a refused checks file costs the checks, not the written answers
-        if not record_path.exists():
-            raise HomeworkError(f"{path.name}: submitted without its run record {record_path.name}")
-        return complete_checks(checks_plugin.read_checks(path, schema.read_record(record_path)), expected)
-    except HomeworkError as exc:
-        return none_ran(f"checks results refused: {str(exc).replace(str(folder) + '/', '')}")
-
-
-def complete_checks(doc: dict, expected: List[Dict]) -> dict:
-    """Every expected check appears: a check missing from the file is 'not run' with 0 points."""
-    from . import gradescope
-
-    present = {t["name"].split("[")[0] for t in doc["tests"]}
-    missing = [c for c in expected if c["id"] not in present]
-    if not missing:
-        return doc
-    tests = list(doc["tests"]) + [gradescope.test(c["id"], f"C{len(doc['tests']) + i}", 0, c["weight"],
-                                                  "not run: missing from the checks results")
-                                  for i, c in enumerate(missing, 1)]
-    out = gradescope.results(tests, doc["execution_time"], doc["output"])
-    if "extra_data" in doc:
-        out["extra_data"] = doc["extra_data"]
-    return out
+    grades, unreadable = [], []
+    for path in found.records:
+        where = str(path.relative_to(found.folder))
+        try:
+            record = schema.read_record(path)
+        except HomeworkError as exc:
+            unreadable.append(str(exc).replace(str(found.folder) + "/", ""))
+            continue
+        beside = checks_plugin.checks_path(path)
+        claimed = None
+        if beside.exists():
+            try:
+                claimed = checks_plugin.read_checks(beside, record)
+            except HomeworkError:
+                claimed = None
+        grades.append(evidence.grade_record(record, where, policy, claimed))
+    if not grades:
+        why = ("no run record: submit results/<label>.json (hw5 submit puts it in the zip)" if not unreadable
+               else f"run record refused: {unreadable[0]}")
+        chosen = evidence.grade_record(None, why, policy)
+    else:
+        chosen = evidence.best(grades)
+    doc = chosen.results()
+    for extra in unreadable[1 if not grades else 0:]:
+        doc["output"] += f"\nrecord not read: {extra}"
+    return doc
 
 
 def run(root: Path) -> dict:
     """Grade root/submission into root/results/results.json; never leaves without writing it."""
     from . import command, gradescope, grader
+    from .rubric import Rubric
 
     started = time.perf_counter()
     source = Path(__file__).resolve().parents[2]
     out = root / "results" / "results.json"
     try:
-        submission = find_submission(root / "submission")
-        expected_file = source / "expected_checks.json"
-        expected = json.loads(expected_file.read_text()) if expected_file.exists() else []
-        grades = grader.grade_submission(submission, source / "answers" / "rubric.yaml")
-        doc = grader.results_json(grades, _checks_part(root / "submission", expected))
+        rubric = Rubric.load(source / "answers" / "rubric.yaml")
+        policy = evidence.Policy.read(source / POLICY)
+        found = bundle.read_folder(root / "submission", lambda path: grader.answered_count(path, rubric))
+        if found.answers is None:
+            raise HomeworkError(found.problem)
+        grades = grader.grade_submission(found.answers, rubric=rubric)
+        doc = grader.results_json(grades, _checks_part(found, policy))
+        doc["output"] = f"answers: {found.chosen_by}\n" + doc["output"]
     except HomeworkError as exc:
         doc = gradescope.results([], time.perf_counter() - started, f"Not graded: {exc}")
     except Exception as exc:  # a bug here must still give the student a results.json and staff a reason

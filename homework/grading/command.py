@@ -8,7 +8,7 @@ from typing import Optional
 
 from .. import files
 from ..errors import HomeworkError
-from . import checks_plugin, gradescope, grader, inputs, schema
+from . import checks_plugin, evidence, gradescope, grader, inputs, schema
 
 
 def run(args: argparse.Namespace, rubric_path: str) -> int:
@@ -32,30 +32,24 @@ def run(args: argparse.Namespace, rubric_path: str) -> int:
 
 
 def _checks_for(args: argparse.Namespace, record: Optional[dict]) -> Optional[dict]:
-    """The checks part of results.json, or None with --written-only; never a silent fallback."""
+    """The checks part of results.json, recomputed from the record (never from a checks file), or
+    None with --written-only; never a silent fallback."""
     if getattr(args, "written_only", False):
-        if args.checks:
-            raise HomeworkError("hw5 grade: --written-only and --checks contradict each other")
         return None
-    beside = checks_plugin.checks_path(args.record) if args.record else None
-    path = args.checks or (beside if beside and beside.exists() else None)
-    if path is None:
-        raise HomeworkError("hw5 grade --json: no checks results "
-                            + (f"beside {args.record} ({beside.name}); run `hw5 run` first" if args.record else
-                               "(give --record of the run, or --checks)")
-                            + ", or pass --written-only to grade the written answers alone")
-    from . import autograder
-
-    checks = checks_plugin.read_checks(path, record)
-    checks_dir = autograder.REPO / "checks"
-    return autograder.complete_checks(checks, autograder.expected_checks(checks_dir)) if checks_dir.is_dir() else checks
+    if record is None:
+        raise HomeworkError("hw5 grade --json: give --record of the run (results/<label>.json) so the checks can be "
+                            "recomputed from it, or pass --written-only to grade the written answers alone")
+    policy = evidence.Policy(("real",) + tuple(p for p in (args.accept_profile or []) if p != "real"))
+    beside = checks_plugin.checks_path(args.record)
+    claimed = checks_plugin.read_checks(beside, record) if beside.exists() else None
+    return evidence.grade_record(record, str(args.record), policy, claimed).results()
 
 
 def grade_one(path, rubric_path, args: argparse.Namespace) -> int:
     record = schema.read_record(args.record) if args.record else None
     out = None
     if args.json:
-        out = inputs.output_path(args.json, [path, args.record, args.checks, rubric_path], "results.json")
+        out = inputs.output_path(args.json, [path, args.record, rubric_path], "results.json")
     grades = grader.grade_submission(path, rubric_path, record=record)
     print(grader.table(grades))
     if out is not None:
@@ -74,7 +68,8 @@ def output_arguments(p: argparse.ArgumentParser) -> None:
     """The grade subcommand's options (argparse lines kept here, beside the code that reads them)."""
     p.add_argument("submission", nargs="*", help="answers.yaml or a write-up (Markdown or text); several files or a folder grade a class")
     p.add_argument("--record", help="run record: flag answers whose numbers disagree with it")
-    p.add_argument("--checks", help="checks results (default: beside --record, written by pytest checks/)")
+    p.add_argument("--accept-profile", action="append", choices=("embedded",),
+                   help="with --json: embedded (stand-in) runs earn check points too (a dry run; Gradescope's default gives them none)")
     p.add_argument("--json", help="write Gradescope's results.json here")
     p.add_argument("--written-only", action="store_true", help="with --json: grade the written answers alone (no checks)")
     p.add_argument("--calibrate", action="store_true", help="grade the calibration set and print the agreement with a TA")

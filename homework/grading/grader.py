@@ -48,6 +48,12 @@ def grade_submission(path, rubric_path=DEFAULT_RUBRIC, record_path=None, record:
     return Grades(answers, graded, time.perf_counter() - started)
 
 
+def answered_count(path, rubric: Rubric) -> int:
+    """How many questions a file answers, as the reader finds them (choosing among a submission's files)."""
+    answers = submissions.load(path, rubric)
+    return sum(bool(text.strip()) for text in answers.answers.values())
+
+
 def table(grades: Grades) -> str:
     """One row per question; 'REVIEW' marks the answers a TA should read first, with why."""
     rows = [f"{'Q':>3}  {'score':>9}  {'conf':>4}  feedback"]

@@ -2,7 +2,6 @@
 and the statistics the checks compare accuracies with."""
 from __future__ import annotations
 
-import math
 import time
 from typing import List, Optional, Sequence
 
@@ -112,35 +111,3 @@ def model_summary(model) -> dict:
         "trainable_parameters": trainable,
         "non_trainable_parameters": int(model.count_params()) - trainable,
     }
-
-
-def spread(values) -> float:
-    """Sample standard deviation (0 for a single value)."""
-    return float(np.std(values, ddof=1)) if len(values) > 1 else 0.0
-
-
-ABOVE_CHANCE_SE = 4.0  # "it learned": this many standard errors (at chance) above chance
-
-
-def above_chance_floor(classes: int, n: int, k: float = ABOVE_CHANCE_SE) -> float:
-    """The accuracy on n test images that a classifier guessing among `classes` reaches with
-    probability well under 1e-4: chance plus k binomial standard errors at chance."""
-    chance = 1.0 / classes
-    return chance + k * binomial_se(chance, n)
-
-
-def binomial_se(accuracy: float, n: int) -> float:
-    """Standard error of an accuracy measured on n independent test images."""
-    return math.sqrt(max(accuracy * (1 - accuracy), 0.0) / n) if n else float("inf")
-
-
-def paired_se(a_correct: Sequence[float], b_correct: Sequence[float]) -> float:
-    """Standard error of mean(b) - mean(a) when both were scored on the same images
-    (per-image differences; tighter than two independent binomial errors)."""
-    diff = np.asarray(b_correct, np.float64) - np.asarray(a_correct, np.float64)
-    return float(np.std(diff, ddof=1) / math.sqrt(len(diff))) if len(diff) > 1 else float("inf")
-
-
-def seed_se(differences: Sequence[float]) -> float:
-    """Standard error of the mean of per-seed paired differences."""
-    return spread(differences) / math.sqrt(len(differences)) if len(differences) > 1 else float("inf")

@@ -123,15 +123,20 @@ def train_heads(extractor: Extractor, tree: ImageTree, vectors: np.ndarray, conf
     def feed(indices, computed=None):
         return {heads.bottleneck_input: vectors[indices] if computed is None else computed, heads.ground_truth: labels[indices]}
 
+    changes: List[float] = []  # distortions: mean absolute pixel change of each distorted batch
+
     def next_batch():
         batch = rng.choice(train_idx, size=config.train_batch_size, replace=True) if config.train_batch_size > 0 else train_idx
         if raw_images is None:
             return feed(batch)
-        images = distort(raw_images[np.searchsorted(train_idx, batch)], config, rng).astype(np.uint8)
+        originals = raw_images[np.searchsorted(train_idx, batch)]
+        images = distort(originals, config, rng).astype(np.uint8)
+        changes.append(float(np.mean(np.abs(images.astype(np.float32) - originals))))
         return feed(batch, extractor.run(images))
 
     steps = config.how_many_training_steps
     set_up = time.perf_counter() - started  # heads graph, writers, distortion images: not training
+    fed_before = extractor.images_run
     started = time.perf_counter()
     done = 0
     for i in (i for i in range(steps) if i % config.eval_step_interval == 0 or i + 1 == steps):
@@ -162,6 +167,9 @@ def train_heads(extractor: Extractor, tree: ImageTree, vectors: np.ndarray, conf
             for key, value in zip(CURVES, values):
                 curves[k][key].append(float(value))
     trained = time.perf_counter() - started
+    # counted by the extractor itself: with distortions every training image goes through the network
+    distortion = {"distortion": {"training_extractor_images": extractor.images_run - fed_before, "batches": len(changes),
+                                 "mean_pixel_change": float(np.mean(changes)) if changes else 0.0}} if config.distorted else {}
 
     test = test_idx if config.test_batch_size < 0 or len(test_idx) == 0 else rng.choice(test_idx, size=config.test_batch_size, replace=True)
     if len(test):
@@ -181,6 +189,9 @@ def train_heads(extractor: Extractor, tree: ImageTree, vectors: np.ndarray, conf
         writers[k][0].add_graph(None, graph_def=graph_def)  # TensorBoard's graph view shows the input layer
         for writer in writers[k]:
             writer.close()
+        written = {"labels_file": Path(cfg.output_labels).read_text().splitlines(),  # read back: what a user gets
+                   "summaries": {folder: sorted(p.name for p in (Path(cfg.summaries_dir) / folder).glob("events.out.tfevents.*"))
+                                 for folder in ("train", "validation")}}
         exported = time.perf_counter() - export_started
         misclassified = [[str(tree.entries[i].path), tree.labels[labels[i]], tree.labels[p]] for i, p in zip(test, predictions[k]) if p != labels[i]]
         echo(f"{tags[k]}Final test accuracy = {float(test_accuracy[k]) * 100:.1f}% (N={len(test)})")
@@ -215,7 +226,7 @@ def train_heads(extractor: Extractor, tree: ImageTree, vectors: np.ndarray, conf
                 **stability(curve["cross_entropy"], curve["validation_accuracy_full"]),
             },
             timings={"head_setup_s": set_up, "training_s": trained, "export_s": exported, "steps_per_s": steps / trained if trained else 0.0},
-            details={"curves": curve, "labels": list(tree.labels), "misclassified": misclassified},
+            details={"curves": curve, "labels": list(tree.labels), "misclassified": misclassified, **written, **distortion},
             artifacts={"output_graph": str(cfg.output_graph), "output_labels": str(cfg.output_labels), "summaries_dir": str(cfg.summaries_dir)},
         ))
     return results

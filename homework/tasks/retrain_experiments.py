@@ -259,7 +259,7 @@ def own_images(settings: Settings, workdir: Path, echo=print) -> TaskResult:
     return TaskResult.of(
         "retrain_own_images",
         inputs=[source, frozen],
-        provenance={"data": source.identity, "classes": list(full.labels), "held_out_images": len(held),
+        provenance={"data": source.identity, "extractor": frozen.identity, "classes": list(full.labels), "held_out_images": len(held),
                     "held_out_per_class": {full.labels[label]: sum(e.label_index == label for e in held) for label in pools},
                     "draws_per_count": OWN_DRAWS, "architecture": settings.architecture, "steps": config.how_many_training_steps,
                     "counts_skipped": [n for n in counts if n not in usable]},

@@ -29,7 +29,8 @@ from ..models.registry import MOBILENET_V2
 from ..progress import on_terminal
 from ..resources import release_memory
 from ..settings import Settings
-from .common import EpochTimer, batches, binomial_se, model_summary, paired_se, predicted_labels, release, training_progress
+from ..stats import binomial_se, paired_se
+from .common import EpochTimer, batches, model_summary, predicted_labels, release, training_progress
 from .result import TaskResult
 
 log = logging.getLogger("hw5")
@@ -247,17 +248,15 @@ def train_phase(settings: Settings, clf: Classifier, inputs: Inputs, trainable: 
     # Validation and test passes run at this batch too: forward only, they could take more, but
     # at 224 px a pass at 64 held 0.8 GB more than one at 16 and set the process's peak.
     batch = first_batch(settings.batch_size, settings.memory_budget_mb, sample_bytes, fixed)
-    before = _module_weights(clf) if trainable else None
+    before = _module_weights(clf)  # measured in both phases: a frozen module must come out unchanged
     callbacks = [keras.callbacks.TensorBoard(log_dir=str(log_dir), histogram_freq=0, write_graph=False)]
     history, seconds, tried, fitted = fit_oom_safe(
         model, inputs.train[0], inputs.train[1], batches(*inputs.val, batch), settings.transfer_epochs,
         batch, settings.seed, callbacks, settings.simulate_oom_above, verbose, label="fine-tuned" if trainable else "frozen",
     )
-    change = 0.0
-    if before is not None:
-        after = _module_weights(clf)
-        change = float(np.sqrt(sum(np.sum((a - b) ** 2) for a, b in zip(after, before))) / max(np.sqrt(sum(np.sum(b**2) for b in before)), 1e-12))
-        del before, after
+    after = _module_weights(clf)
+    change = float(np.sqrt(sum(np.sum((a - b) ** 2) for a, b in zip(after, before))) / max(np.sqrt(sum(np.sum(b**2) for b in before)), 1e-12))
+    del before, after
     started = time.perf_counter()
     predicted = predicted_labels(model, inputs.test[0], batch)
     throughput = len(predicted) / (time.perf_counter() - started)

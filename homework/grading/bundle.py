@@ -1,0 +1,118 @@
+"""What a submission folder holds: the file with the student's answers, their run records, and any
+checks file that came with them. Read the same way for Gradescope (/autograder/submission, often
+the unpacked `hw5 submit` zip) and for a student's folder in class grading.
+
+The answers are the file the student meant to submit, never the largest: a manifest.json written
+by `hw5 submit` names it; else answers.yaml; else an answers file by name (answers.md, .txt,
+.ipynb); else the write-up in which the most questions are answered. A PDF, a Word document or an
+image alone gets one line naming the format and what to upload instead.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, List, Optional, Tuple
+
+from ..errors import HomeworkError
+
+YAML_NAMES = ("answers.yaml", "answers.yml")
+ANSWER_STEMS = ("answers", "answer", "writeup", "write-up", "homework5", "hw5")
+WRITEUP_SUFFIXES = (".md", ".markdown", ".txt", ".ipynb")
+NOT_GRADABLE = {".pdf": "a PDF", ".docx": "a Word document", ".doc": "a Word document", ".odt": "an OpenDocument text",
+                ".rtf": "an RTF document", ".pages": "a Pages document", ".png": "an image", ".jpg": "an image",
+                ".jpeg": "an image", ".heic": "an image", ".html": "an HTML page"}
+UPLOAD_INSTEAD = "upload answers/answers.yaml or your write-up as Markdown (.md) or text (.txt), or the zip `hw5 submit` writes"
+CHECKS_SUFFIX = ".checks.json"
+MANIFEST = "manifest.json"
+
+
+@dataclass(frozen=True)
+class Bundle:
+    folder: Path
+    answers: Optional[Path]
+    records: List[Path] = field(default_factory=list)
+    checks_files: List[Path] = field(default_factory=list)
+    chosen_by: str = ""  # how the answers file was chosen, said in the output
+    problem: str = ""  # why no answers file could be chosen
+
+
+def _visible_files(folder: Path) -> List[Path]:
+    found = []
+    for path in sorted(Path(folder).rglob("*")):
+        parts = path.relative_to(folder).parts
+        if path.is_file() and not any(p.startswith(".") or p in ("__MACOSX", "__pycache__") for p in parts):
+            found.append(path)
+    return found
+
+
+def _depth(path: Path, folder: Path) -> Tuple[int, str]:
+    return len(path.relative_to(folder).parts), str(path)
+
+
+def is_record(path: Path) -> bool:
+    """A run record by its look (schema_version and tasks at the top), read no further."""
+    if path.suffix != ".json" or path.name.endswith(CHECKS_SUFFIX) or path.name == MANIFEST:
+        return False
+    try:
+        if path.stat().st_size > 50 * 1024 * 1024:
+            return False
+        with open(path, "rb") as handle:
+            head = handle.read(4096)
+    except OSError:
+        return False
+    return b'"schema_version"' in head or b'"tasks"' in head or (path.parent.name == "results" and head.lstrip().startswith(b"{"))
+
+
+def read_folder(folder: Path, answered: Callable[[Path], int]) -> Bundle:
+    """The answers, records and checks files in `folder`. `answered(path)` counts the questions a
+    write-up answers (the grader's reader), used only when no file is named as the answers."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise HomeworkError(f"{folder}: submission folder not found")
+    paths = _visible_files(folder)
+    records = [p for p in paths if is_record(p)]
+    checks = [p for p in paths if p.name.endswith(CHECKS_SUFFIX)]
+    manifest = next((p for p in sorted(paths, key=lambda p: _depth(p, folder)) if p.name == MANIFEST), None)
+    named = _from_manifest(manifest) if manifest else None
+    if named is not None:
+        return Bundle(folder, named, records, checks, f"named by {manifest.relative_to(folder)}")
+    yamls = sorted((p for p in paths if p.name.lower() in YAML_NAMES), key=lambda p: _depth(p, folder))
+    if yamls:
+        return Bundle(folder, yamls[0], records, checks, "answers.yaml")
+    writeups = [p for p in paths if p.suffix.lower() in WRITEUP_SUFFIXES and p.name.lower() not in ("readme.md", "readme.txt", "license.txt")]
+    by_name = sorted((p for p in writeups if p.stem.lower() in ANSWER_STEMS), key=lambda p: _depth(p, folder))
+    if by_name:
+        return Bundle(folder, by_name[0], records, checks, f"the answers file by its name ({by_name[0].name})")
+    candidates = writeups or [p for p in paths if p.suffix.lower() in WRITEUP_SUFFIXES]  # a README is the last resort
+    if candidates:
+        counted = []
+        for path in candidates:
+            try:
+                counted.append((answered(path), -_depth(path, folder)[0], path))
+            except HomeworkError:
+                continue
+        if counted:
+            count, _, best = max(counted, key=lambda c: (c[0], c[1], -len(str(c[2]))))
+            return Bundle(folder, best, records, checks, f"the write-up answering the most questions ({count}: {best.name})")
+    formats = sorted({NOT_GRADABLE[p.suffix.lower()] for p in paths if p.suffix.lower() in NOT_GRADABLE})
+    if formats:
+        problem = f"the submission holds {' and '.join(formats)}, which cannot be graded automatically: {UPLOAD_INSTEAD}"
+    else:
+        problem = f"no answers.yaml and no write-up (.md, .txt, .ipynb) in the submission: {UPLOAD_INSTEAD}"
+    return Bundle(folder, None, records, checks, "", problem)
+
+
+def _from_manifest(manifest: Path) -> Optional[Path]:
+    """The answers file a `hw5 submit` manifest names, when it is there; None to look by other means."""
+    try:
+        doc = json.loads(manifest.read_text(encoding="utf-8"))
+        entries = doc["files"]
+        names = [e["path"] for e in entries if isinstance(e, dict) and e.get("role") == "answers" and isinstance(e.get("path"), str)]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    for name in names:
+        path = (manifest.parent / name).resolve()
+        if manifest.parent.resolve() in path.parents and path.is_file():
+            return path
+    return None
