@@ -51,6 +51,10 @@ class Download:
     by_hand: str = ""  # how to place the file by hand: ends every failure message
 
 
+class WrongBytes(HomeworkError):
+    """The server answered with something other than the expected file (its size or sha256)."""
+
+
 class _Retry(Exception):
     """A failure another attempt may mend: a stall, a dropped connection, a 5xx answer."""
 
@@ -114,7 +118,7 @@ def _attempt(item: Download, part: Path, policy: Policy, progress: Optional[bool
             total = have + length
         if item.size is not None and total is not None and total != item.size:
             part.unlink(missing_ok=True)
-            raise HomeworkError(_line(f"{item.name}: {item.url} offers {total:,} bytes, expected {item.size:,} "
+            raise WrongBytes(_line(f"{item.name}: {item.url} offers {total:,} bytes, expected {item.size:,} "
                                       f"(a proxy or login page in the way?); {item.by_hand}"))
         _stream(item, response, part, have, total, policy, progress)
 
@@ -163,7 +167,7 @@ def _stream(item: Download, response, part: Path, have: int, total: Optional[int
                 received += len(chunk)
                 if item.size is not None and have + received > item.size:
                     handle.truncate(0)
-                    raise HomeworkError(_line(f"{item.name}: {item.url} sent more than the expected {item.size:,} bytes; "
+                    raise WrongBytes(_line(f"{item.name}: {item.url} sent more than the expected {item.size:,} bytes; "
                                               f"{item.by_hand}"))
                 if shown:
                     shown.advance_to(received // 1024)
@@ -182,12 +186,12 @@ def _check_and_place(item: Download, part: Path) -> str:
     size = part.stat().st_size
     if item.size is not None and size != item.size:
         part.unlink()
-        raise HomeworkError(_line(f"{item.name}: {item.url} gave {size:,} bytes, expected {item.size:,}; "
+        raise WrongBytes(_line(f"{item.name}: {item.url} gave {size:,} bytes, expected {item.size:,}; "
                                   f"the partial file was removed; {item.by_hand}"))
     digest = files.sha256_file(part)
     if item.sha256 and digest != item.sha256:
         part.unlink()
-        raise HomeworkError(_line(f"{item.name}: {item.url} gave other bytes than expected (sha256 {digest}, "
+        raise WrongBytes(_line(f"{item.name}: {item.url} gave other bytes than expected (sha256 {digest}, "
                                   f"expected {item.sha256}); the download was removed, run again or {item.by_hand}"))
     files.rename_into_place(part, item.path)
     return digest
