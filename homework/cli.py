@@ -244,7 +244,7 @@ def add_retrain_flags(parser: argparse.ArgumentParser) -> None:
         ("train_batch_size", int, "images per training step"),
         ("test_batch_size", int, "test images (-1: all)"),
         ("validation_batch_size", int, "validation images per evaluation (-1: all)"),
-        ("model_dir", str, "folder with the codelab's frozen-graph archives (never downloaded)"),
+        ("model_dir", str, "folder with the codelab's frozen-graph archives (real profile: <cache>/codelab, filled by hw5 data)"),
         ("bottleneck_dir", str, "bottleneck cache folder"),
         ("final_tensor_name", str, "name of the output softmax"),
         ("random_crop", float, "percent margin to crop at random"),

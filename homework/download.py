@@ -77,7 +77,6 @@ def fetch(item: Download, policy: Optional[Policy] = None, progress: Optional[bo
     when it answers with an error or the wrong bytes. `progress`: None shows it on a terminal."""
     policy = policy or DEFAULT_POLICY
     part = partial_path(item.path)
-    part.parent.mkdir(parents=True, exist_ok=True)
     last_problem = ""
     for attempt in range(policy.attempts):
         if attempt:
@@ -116,10 +115,11 @@ def _attempt(item: Download, part: Path, policy: Policy, progress: Optional[bool
         length = _int_or_none(response.headers.get("Content-Length"))
         if total is None and length is not None:
             total = have + length
+        total = total or item.size  # without a length from the server, a pinned size still tells a cut-short answer
         if item.size is not None and total is not None and total != item.size:
             part.unlink(missing_ok=True)
             raise WrongBytes(_line(f"{item.name}: {item.url} offers {total:,} bytes, expected {item.size:,} "
-                                      f"(a proxy or login page in the way?); {item.by_hand}"))
+                                   f"(a proxy or login page in the way?); {item.by_hand}"))
         _stream(item, response, part, have, total, policy, progress)
 
 
@@ -157,10 +157,11 @@ def _stream(item: Download, response, part: Path, have: int, total: Optional[int
         resumed = f" (resumed at {have / 1e6:.1f} MB)" if have else ""
         shown = Progress(f"{item.name}{resumed}", max(1, (total - have) // 1024), unit="kB", enabled=progress)
     received = 0
+    part.parent.mkdir(parents=True, exist_ok=True)
     try:
         with open(part, "ab" if have else "wb") as handle:
             while True:
-                chunk = response.read1(CHUNK_BYTES)  # what has arrived: read() would wait for a full chunk and lose it on a stall
+                chunk = _next_chunk(response, have + received, policy)
                 if not chunk:
                     break
                 handle.write(chunk)
@@ -168,13 +169,11 @@ def _stream(item: Download, response, part: Path, have: int, total: Optional[int
                 if item.size is not None and have + received > item.size:
                     handle.truncate(0)
                     raise WrongBytes(_line(f"{item.name}: {item.url} sent more than the expected {item.size:,} bytes; "
-                                              f"{item.by_hand}"))
+                                           f"{item.by_hand}"))
                 if shown:
                     shown.advance_to(received // 1024)
-    except socket.timeout:
-        raise _Retry(f"stalled: no data for {policy.read_timeout_s:g} s after {have + received:,} bytes") from None
-    except (http.client.HTTPException, OSError) as exc:
-        raise _Retry(f"connection lost after {have + received:,} bytes ({_reason(exc)})") from None
+    except OSError as exc:  # the disk, not the network: retrying would not help
+        raise HomeworkError(_line(f"{part}: cannot write the download of {item.name} ({exc.strerror or exc})")) from None
     finally:
         if shown:
             shown.close()
@@ -182,17 +181,27 @@ def _stream(item: Download, response, part: Path, have: int, total: Optional[int
         raise _Retry(f"connection closed after {have + received:,} of {total:,} bytes")
 
 
+def _next_chunk(response, done: int, policy: Policy) -> bytes:
+    """What has arrived, up to a chunk (read() would wait for a full chunk and lose it on a stall)."""
+    try:
+        return response.read1(CHUNK_BYTES)
+    except socket.timeout:
+        raise _Retry(f"stalled: no data for {policy.read_timeout_s:g} s after {done:,} bytes") from None
+    except (http.client.HTTPException, OSError) as exc:
+        raise _Retry(f"connection lost after {done:,} bytes ({_reason(exc)})") from None
+
+
 def _check_and_place(item: Download, part: Path) -> str:
     size = part.stat().st_size
     if item.size is not None and size != item.size:
         part.unlink()
         raise WrongBytes(_line(f"{item.name}: {item.url} gave {size:,} bytes, expected {item.size:,}; "
-                                  f"the partial file was removed; {item.by_hand}"))
+                               f"the partial file was removed; {item.by_hand}"))
     digest = files.sha256_file(part)
     if item.sha256 and digest != item.sha256:
         part.unlink()
         raise WrongBytes(_line(f"{item.name}: {item.url} gave other bytes than expected (sha256 {digest}, "
-                                  f"expected {item.sha256}); the download was removed, run again or {item.by_hand}"))
+                               f"expected {item.sha256}); the download was removed, run again or {item.by_hand}"))
     files.rename_into_place(part, item.path)
     return digest
 

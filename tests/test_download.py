@@ -182,3 +182,13 @@ def test_progress_is_drawn_only_when_asked(server, tmp_path, capsys):
     assert "flower_photos: 195/195 kB" in shown and shown.endswith("\n")
     download.fetch(item(url, tmp_path / "b"), FAST, progress=False)
     assert capsys.readouterr().err == ""
+
+
+def test_a_disk_that_cannot_be_written_is_not_blamed_on_the_network(server, tmp_path):
+    url = server.add("/disk", BODY)
+    target = tmp_path / "f"
+    download.partial_path(target).mkdir()  # opening the .part for writing fails, like a full or read-only disk
+    with pytest.raises(HomeworkError) as err:
+        download.fetch(item(url, target), FAST)
+    assert not isinstance(err.value, OfflineError) and "cannot write the download of flower_photos" in str(err.value)
+    assert len(server.requests("/disk")) == 1
