@@ -190,6 +190,9 @@ def _place_file(item: Item, cache: Path, policy, progress) -> Placed:
         if unchanged and record.get("sha256") and item.sha256 in (None, record["sha256"]):
             return Placed(path, "cached", record["sha256"])
         digest, note = _check_by_hand(item, path, record)
+        if digest == record.get("sha256"):  # the same bytes, only touched or copied back
+            _write_record(record_path, item, path, digest, record.get("how", "placed by hand"))
+            return Placed(path, "cached", digest)
         _write_record(record_path, item, path, digest, "placed by hand")
         return Placed(path, "placed by hand", digest, note)
     wanted = download.Download(item.name, item.url, path, item.size or record.get("size"),

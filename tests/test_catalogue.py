@@ -5,6 +5,7 @@ checks copies placed by hand and reports what it cannot fetch."""
 import dataclasses
 import hashlib
 import io
+import os
 import shutil
 import tarfile
 import urllib.parse
@@ -127,7 +128,15 @@ def test_the_mnist_loader_reads_the_checked_download(hosts, real):
     with np.load(io.BytesIO(MNIST_NPZ)) as expected:
         assert sorted(data.y_test.tolist()) == sorted(expected["y_test"].tolist()) and len(data.y_train) == 30
     assert not data.stand_in and catalogue.MNIST.url in data.source
-    assert (real.cache_dir / "downloads" / "mnist.npz").read_bytes() == MNIST_NPZ
+    npz = real.cache_dir / "downloads" / "mnist.npz"
+    assert npz.read_bytes() == MNIST_NPZ
+    # touched (or copied back unchanged): hashed again, still the same bytes; changed: refused
+    os.utime(npz, ns=(1, 1))
+    assert catalogue.place(catalogue.MNIST, real).state == "cached"
+    npz.write_bytes(MNIST_NPZ[:-1] + b"?")
+    with pytest.raises(HomeworkError, match="not the expected mnist.npz"):
+        load_mnist(real)
+    assert len(hosts.requests(route(catalogue.MNIST.url))) == 1
 
 
 def test_a_hub_module_is_fetched_compressed_and_unpacked_where_hub_loads_it(hosts, real):
