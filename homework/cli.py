@@ -65,7 +65,13 @@ def settings_from(args: argparse.Namespace, with_sources: bool = False):
 
 
 def cmd_data(args: argparse.Namespace) -> int:
-    _print_steps(_prepare(settings_from(args)))
+    from .prepare import failed
+
+    steps = _prepare(settings_from(args))
+    _print_steps(steps)
+    missing = failed(steps)
+    if missing:
+        raise HomeworkError(f"not ready: {', '.join(s.name for s in missing)}; each row above says why and how to place it by hand")
     return 0
 
 
@@ -76,9 +82,9 @@ def _prepare(settings: Settings):
 
 
 def _print_steps(steps) -> None:
-    print(f"{'item':<34} {'state':<7} {'seconds':>8}  detail")
+    print(f"{'item':<34} {'state':<14} {'seconds':>8}  detail")
     for step in steps:
-        print(f"{step.name:<34} {step.state:<7} {step.seconds:>8.1f}  {step.detail}")
+        print(f"{step.name:<34} {step.state:<14} {step.seconds:>8.1f}  {step.detail}")
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -86,6 +92,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     import pytest
 
     from . import record
+    from .prepare import require
     from .settings import inapplicable, write_handoff
 
     settings, sources = settings_from(args, with_sources=True)
@@ -99,7 +106,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     checks = _checks_dir()
     record_path = Path(args.record) if args.record else record.default_path(settings)
     report_path = Path(args.report) if args.report else _report_path(settings)
-    _print_steps(_prepare(settings))
+    steps = _prepare(settings)
+    _print_steps(steps)
+    require(steps)  # an optional item (a codelab graph) may be missing: retrain has a fallback
     run = record.RunInfo(sources=sources)
     handoff = record_path.parent / f".{record_path.stem}.settings.json"
     write_handoff(handoff, settings, sources, run.run_id)
@@ -240,7 +249,7 @@ def add_retrain_flags(parser: argparse.ArgumentParser) -> None:
         ("train_batch_size", int, "images per training step"),
         ("test_batch_size", int, "test images (-1: all)"),
         ("validation_batch_size", int, "validation images per evaluation (-1: all)"),
-        ("model_dir", str, "folder with the codelab's frozen-graph archives (never downloaded)"),
+        ("model_dir", str, "folder with the codelab's frozen-graph archives (real profile: <cache>/codelab, filled by hw5 data)"),
         ("bottleneck_dir", str, "bottleneck cache folder"),
         ("final_tensor_name", str, "name of the output softmax"),
         ("random_crop", float, "percent margin to crop at random"),
@@ -307,7 +316,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", help="also write the table (Markdown) here")
     p.add_argument("--mixed", action="store_true", help="show ratios between runs of different profiles or sizes too (marked)")
 
-    p = command("data", cmd_data, "build the embedded data and stand-in modules into the cache (idempotent)")
+    p = command("data", cmd_data, "put the data and modules into the cache: built (embedded profile) or fetched (real); idempotent")
     add_settings_flags(p)
 
     p = command("retrain", cmd_retrain, "TF1: retrain the last layer on cached bottlenecks (the codelab's retrain.py flags)")

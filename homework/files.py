@@ -45,6 +45,15 @@ def write_bytes(path: PathLike, data: bytes, durable: bool = True) -> None:
                 os.fsync(handle.fileno())
 
 
+def rename_into_place(finished: PathLike, path: PathLike) -> None:
+    """Move a file written under another name (a download's .part) to `path` in one rename,
+    after its bytes are on disk, so `path` is either absent or complete."""
+    with open(finished, "rb+") as handle:
+        os.fsync(handle.fileno())
+    os.chmod(finished, 0o666 & ~_umask())
+    os.replace(finished, path)
+
+
 def write_text(path: PathLike, text: str) -> None:
     write_bytes(path, text.encode("utf-8"))
 

@@ -1,5 +1,8 @@
 """`hw5 data`: put every data set and module the homework needs into the cache.
-Idempotent: what is present and intact is kept, what is missing or corrupt is rebuilt."""
+Idempotent: what is present and intact is kept, what is missing or corrupt is rebuilt
+(embedded profile) or fetched again (real profile, catalogue.py). Each step says how its item
+got ready; a step that cannot make its item ready is reported as failed, with the one-line
+reason, and the other steps still run."""
 from __future__ import annotations
 
 import json
@@ -8,10 +11,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, List, Optional, Tuple
 
-from . import files
+from . import catalogue, files
 from .data import trees
 from .data.mnist import load_mnist
 from .models import modules, probe, standins
+from .errors import HomeworkError
 from .models.registry import INCEPTION_V3, MOBILENET_V2, get_architecture
 from .settings import Settings
 from .tasks.result import TaskResult
@@ -20,9 +24,10 @@ from .tasks.result import TaskResult
 @dataclass(frozen=True)
 class Step:
     name: str
-    state: str  # built | cached | ready
+    state: str  # built | cached | ready | fetched | placed by hand | failed
     seconds: float
-    detail: str
+    detail: str  # for a failed step, the one-line reason and how to place the item by hand
+    optional: bool = False  # the homework runs without it (hw5 retrain then freezes the TF Hub module)
 
 
 def architectures(settings: Settings):
@@ -31,18 +36,55 @@ def architectures(settings: Settings):
     return list({a.name: a for a in chosen}.values())
 
 
-def _tree_step(source: trees.TreeSource) -> Tuple[str, str]:
+def _tree_step(source: trees.TreeSource, state: str = "", note: str = "") -> Tuple[str, str]:
     count = sum(1 for _ in source.root.rglob("*.jpg"))
     size = sum(p.stat().st_size for p in source.root.rglob("*.jpg"))
-    state = ("built" if source.built else "cached") if source.stand_in else "ready"
-    return state, f"{count} images, {size / 1e6:.1f} MB, {source.identity} at {source.root}"
+    state = state or (("built" if source.built else "cached") if source.stand_in else "ready")
+    note = f"; {note}" if note else ""
+    return state, f"{count} images, {size / 1e6:.1f} MB, {source.identity} at {source.root}{note}"
+
+
+def _flowers_step(settings: Settings) -> Tuple[str, str]:
+    if settings.flowers_dir:
+        source = trees.flowers(settings)
+        return _tree_step(source, "placed by hand", catalogue.compare_flowers(source.root))
+    if settings.profile == "real":
+        placed = catalogue.place(catalogue.FLOWERS, settings)
+        return _tree_step(trees.flowers(settings), placed.state, " ".join(filter(None, [placed.note, catalogue.compare_flowers(placed.path)])))
+    return _tree_step(trees.flowers(settings))
+
+
+def _mnist_step(settings: Settings) -> Tuple[str, str]:
+    state, note = "ready", ""
+    if settings.mnist_path is None and settings.profile == "real":
+        placed = catalogue.place(catalogue.MNIST, settings)
+        state, note = placed.state, placed.note
+    data = load_mnist(settings)
+    if settings.mnist_path is not None:
+        state, note = "placed by hand", catalogue.compare_mnist(settings.mnist_path)
+    note = f"; {note}" if note else ""
+    return state, f"{len(data.y_train)} train + {len(data.y_test)} test digits, {data.source}{note}"
 
 
 def _module_step(settings: Settings, arch) -> Tuple[str, str]:
+    download = modules.hub_download(arch, settings)
+    placed = catalogue.place(download, settings) if download else None
     cached = settings.profile == "embedded" and bool(standins.verify(modules.standin_dir(settings, arch)))
     module = modules.get_module(arch, settings)
     params = f"{module.parameters:,} parameters, " if module.parameters else ""
-    return ("cached" if cached else "built") if module.stand_in else "ready", f"{params}{module.identity}"
+    if placed:
+        state = placed.state
+    elif module.stand_in and not settings.hub_module:
+        state = "cached" if cached else "built"
+    else:
+        state = "placed by hand"
+    return state, f"{params}{module.identity} at {module.location}"
+
+
+def _codelab_step(settings: Settings, arch) -> Tuple[str, str]:
+    placed = catalogue.place(catalogue.codelab_graph(arch.codelab), settings)
+    note = f"; {placed.note}" if placed.note else ""
+    return placed.state, f"{placed.path} (hw5 retrain's default --model_dir in the real profile){note}"
 
 
 def probe_px(settings: Settings, arch) -> int:
@@ -90,29 +132,44 @@ def _probe_step(settings: Settings, arch) -> Tuple[str, str]:
 
 
 def prepare(settings: Settings, progress: Optional[Callable[[int, int, str], None]] = None) -> List[Step]:
-    def mnist():
-        data = load_mnist(settings)
-        return "ready", f"{len(data.y_train)} train + {len(data.y_test)} test digits, {data.source}"
-
-    plan = [("MNIST", mnist)]
-    plan.append(("flowers tree", lambda: _tree_step(trees.flowers(settings))))
+    plan = [("MNIST", lambda: _mnist_step(settings), False)]
+    plan.append(("flowers tree", lambda: _flowers_step(settings), False))
     if settings.profile == "embedded":
-        plan.append(("own-images tree", lambda: _tree_step(trees.own_images(settings))))
+        plan.append(("own-images tree", lambda: _tree_step(trees.own_images(settings)), False))
     for arch in architectures(settings):
-        plan.append((f"module {arch.name}", lambda arch=arch: _module_step(settings, arch)))
+        plan.append((f"module {arch.name}", lambda arch=arch: _module_step(settings, arch), False))
         if settings.profile == "embedded" and not settings.hub_module:
-            plan.append((f"probe {arch.name}", lambda arch=arch: _probe_step(settings, arch)))
+            plan.append((f"probe {arch.name}", lambda arch=arch: _probe_step(settings, arch), False))
+    if settings.profile == "real" and not settings.hub_module:  # with --hub-module, retrain uses that module
+        for arch in architectures(settings):
+            if arch.codelab:
+                plan.append((f"codelab graph {arch.name}", lambda arch=arch: _codelab_step(settings, arch), True))
 
     steps = []
-    for index, (name, action) in enumerate(plan):
+    for index, (name, action, optional) in enumerate(plan):
         if progress:
             progress(index, len(plan), name)
         started = time.perf_counter()
-        state, detail = action()
-        steps.append(Step(name, state, time.perf_counter() - started, detail))
+        try:
+            state, detail = action()
+        except HomeworkError as exc:
+            state, detail = "failed", str(exc)
+        steps.append(Step(name, state, time.perf_counter() - started, detail, optional))
     if progress:
         progress(len(plan), len(plan), "done")
     return steps
+
+
+def failed(steps: List[Step], optional_too: bool = True) -> List[Step]:
+    return [s for s in steps if s.state == "failed" and (optional_too or not s.optional)]
+
+
+def require(steps: List[Step]) -> None:
+    """Raise one line for the first required step that failed (naming the others)."""
+    missing = failed(steps, optional_too=False)
+    if missing:
+        others = f" (also not ready: {', '.join(s.name for s in missing[1:])})" if len(missing) > 1 else ""
+        raise HomeworkError(f"{missing[0].name}: {missing[0].detail}{others}")
 
 
 def describe_inputs(settings: Settings) -> TaskResult:
@@ -121,6 +178,7 @@ def describe_inputs(settings: Settings) -> TaskResult:
 
     started = time.perf_counter()
     steps = prepare(settings)
+    require(steps)
     prepared = time.perf_counter() - started
     mnist = load_mnist(settings)
     flowers = trees.flowers(settings)

@@ -2,8 +2,9 @@
 
 Values come from, highest first: CLI flags, environment (HW5_<FIELD>), a YAML file
 (--config, HW5_CONFIG, or ./hw5.yaml), then the profile's defaults. The `embedded`
-profile runs offline on generated and shipped data with small sizes; `real` uses TF Hub,
-keras.datasets and the flower_photos folder at the homework's own sizes.
+profile runs offline on generated and shipped data with small sizes; `real` uses the TF Hub
+modules, mnist.npz and flower_photos (fetched into the cache, catalogue.py, or given by
+flags) at the homework's own sizes.
 """
 from __future__ import annotations
 

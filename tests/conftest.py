@@ -1,5 +1,6 @@
 """Fixtures for the harness's own unit tests."""
 
+import socket
 from pathlib import Path
 
 import pytest
@@ -21,6 +22,22 @@ def isolated_settings(tmp_path) -> Settings:
 
 
 FIXTURES = Path(__file__).parent / "fixtures"
+
+
+@pytest.fixture
+def no_network(monkeypatch):
+    """Every attempt to resolve a host or connect fails at once, as on a machine without a
+    network; the list collects the attempts."""
+    attempts = []
+
+    def refuse(*args, **kwargs):
+        attempts.append(args)
+        raise socket.gaierror("network disabled by the test")
+
+    monkeypatch.setattr(socket, "getaddrinfo", refuse)
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket, "create_connection", refuse)
+    return attempts
 
 
 @pytest.fixture(scope="session")

@@ -45,10 +45,10 @@ def test_bad_npz_is_one_line(isolated_settings, tmp_path):
         load_mnist(isolated_settings.replace(profile="real", mnist_path=path))
 
 
-def test_real_profile_offline_fails_fast(isolated_settings, monkeypatch, tmp_path):
-    monkeypatch.setenv("HOME", str(tmp_path))  # no cached ~/.keras/datasets/mnist.npz
-    monkeypatch.setattr("pathlib.Path.home", lambda: tmp_path)
+def test_real_profile_offline_fails_fast(isolated_settings, no_network):
     started = time.perf_counter()
-    with pytest.raises(OfflineError, match="--profile embedded"):
+    with pytest.raises(OfflineError, match="--profile embedded") as err:
         load_mnist(isolated_settings.replace(profile="real"))
     assert time.perf_counter() - started < 10
+    assert str(isolated_settings.cache_dir / "downloads" / "mnist.npz") in str(err.value)  # where to put it by hand
+    assert "--mnist-path" in str(err.value) and len(no_network) == 1

@@ -2,7 +2,6 @@
 offline path never touches the network."""
 import dataclasses
 import shutil
-import socket
 import time
 
 import numpy as np
@@ -13,20 +12,6 @@ from homework.models import modules, standins
 from homework.models.registry import get_architecture
 
 ARCH = "mobilenet_0.50_224"  # the retrain default, built by hw5 data anyway
-
-
-@pytest.fixture
-def no_network(monkeypatch):
-    attempts = []
-
-    def refuse(*args, **kwargs):
-        attempts.append(args)
-        raise socket.gaierror("network disabled by the test")
-
-    monkeypatch.setattr(socket, "getaddrinfo", refuse)
-    monkeypatch.setattr(socket.socket, "connect", refuse)
-    monkeypatch.setattr(socket, "create_connection", refuse)
-    return attempts
 
 
 def test_offline_path_never_touches_the_network(settings, no_network):

@@ -2,14 +2,12 @@
 from __future__ import annotations
 
 import hashlib
-import socket
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional
-
 import numpy as np
 
-from ..errors import HomeworkError, OfflineError
+from .. import catalogue
+from ..errors import HomeworkError
 from ..settings import Settings
 
 TEST_PER_CLASS = 100  # embedded: 500 digits a class -> 400 train, 100 test
@@ -41,7 +39,7 @@ class MnistData:
 
 def load_mnist(settings: Settings) -> MnistData:
     if settings.profile == "real" or settings.mnist_path is not None:  # a local mnist.npz is used in either profile
-        arrays, source, generator = _real_arrays(settings.mnist_path)
+        arrays, source, generator = _real_arrays(settings)
         stand_in = generator is not None
         source = f"{source} (stand-in: {generator})" if stand_in else source
     else:
@@ -75,27 +73,14 @@ def _embedded_arrays():
     return x[train], y[train], x[test], y[test]
 
 
-def _real_arrays(path: Optional[Path]):
-    if path is not None:
-        arrays, generator = _read_npz(Path(path))
-        return arrays, f"mnist.npz: {path}", generator
-    cached = Path.home() / ".keras" / "datasets" / "mnist.npz"
-    if cached.is_file():
-        arrays, generator = _read_npz(cached)
-        return arrays, f"keras.datasets.mnist ({cached})", generator
-    from ..compat import keras
-
-    previous = socket.getdefaulttimeout()
-    socket.setdefaulttimeout(5)
-    try:
-        (x_train, y_train), (x_test, y_test) = keras.datasets.mnist.load_data()
-    except Exception as exc:
-        raise OfflineError(
-            "MNIST download failed (no internet?): pass --profile embedded, or --mnist-path to a local mnist.npz"
-        ) from exc
-    finally:
-        socket.setdefaulttimeout(previous)
-    return (x_train, y_train.astype(np.int64), x_test, y_test.astype(np.int64)), "keras.datasets.mnist", None
+def _real_arrays(settings: Settings):
+    """The student's --mnist-path, else Keras's mnist.npz fetched into the cache (sha256 checked)."""
+    if settings.mnist_path is not None:
+        arrays, generator = _read_npz(Path(settings.mnist_path))
+        return arrays, f"mnist.npz: {settings.mnist_path}", generator
+    placed = catalogue.place(catalogue.MNIST, settings)
+    arrays, generator = _read_npz(placed.path)
+    return arrays, f"download: {catalogue.MNIST.url} ({placed.path})", generator
 
 
 GENERATED_KEY = "hw5_generated"  # present in an npz written by write_full_size: its data are a stand-in

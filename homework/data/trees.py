@@ -1,22 +1,21 @@
-"""Where the image trees come from: a folder the user gives, TF's own download utility
-(real profile), or a generated tree in the cache (embedded profile)."""
+"""Where the image trees come from: a folder the user gives, flower_photos downloaded and
+unpacked into the cache (real profile, catalogue.py), or a generated tree in the cache
+(embedded profile)."""
 from __future__ import annotations
 
 import json
 import logging
 import shutil
-import socket
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
-from .. import files
-from ..errors import HomeworkError, OfflineError
+from .. import catalogue, files
+from ..errors import HomeworkError
 from ..settings import Settings
 from . import generated
 
 log = logging.getLogger("hw5")
-FLOWERS_URL = "https://storage.googleapis.com/download.tensorflow.org/example_images/flower_photos.tgz"
 
 
 @dataclass(frozen=True)
@@ -31,7 +30,7 @@ def flowers(settings: Settings) -> TreeSource:
     if settings.flowers_dir:
         return user_folder(settings.flowers_dir, "flowers folder not found (setting flowers_dir, flag --flowers-dir)")
     if settings.profile == "real":
-        return TreeSource(_download_flowers(), f"download: {FLOWERS_URL}", False)
+        return TreeSource(catalogue.place(catalogue.FLOWERS, settings).path, f"download: {catalogue.FLOWERS.url}", False)
     return generated_tree(settings, "flower_photos", settings.flowers_images_per_class, settings.flowers_image_px)
 
 
@@ -84,21 +83,3 @@ def _intact(base: Path, manifest_path: Path) -> bool:
             log.warning("%s: missing or corrupt, regenerating the tree", path)
             return False
     return True
-
-
-def _download_flowers() -> Path:
-    from ..compat import keras
-
-    previous = socket.getdefaulttimeout()
-    socket.setdefaulttimeout(5)
-    try:
-        archive = keras.utils.get_file("flower_photos", origin=FLOWERS_URL, untar=True)
-    except Exception as exc:
-        raise OfflineError(
-            "flower_photos download failed (no internet?): pass --profile embedded, or --flowers-dir to a local flower_photos folder"
-        ) from exc
-    finally:
-        socket.setdefaulttimeout(previous)
-    root = Path(archive)
-    nested = root / "flower_photos"
-    return nested if nested.is_dir() else root

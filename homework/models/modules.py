@@ -1,28 +1,26 @@
-"""Where a feature-vector module comes from (TF Hub, a local path, or a stand-in built into
-the cache) and the one way to load it: hub.KerasLayer / hub.load on that location."""
+"""Where a feature-vector module comes from (TF Hub, fetched and unpacked into the cache by
+catalogue.py; a local path; or a stand-in built into the cache) and the one way to load it:
+hub.KerasLayer / hub.load on that local folder."""
 from __future__ import annotations
 
 import logging
-import socket
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional, Union
 
-from .. import files
-from ..errors import HomeworkError, OfflineError
+from .. import catalogue, files
+from ..errors import HomeworkError
 from ..settings import Settings
 from . import standins
 from .registry import Architecture, get_architecture
 
 log = logging.getLogger("hw5")
-REACH_TIMEOUT_S = 4
 
 
 @dataclass(frozen=True)
 class Module:
     architecture: Architecture
-    location: str  # a local SavedModel folder, or a handle hub resolves
+    location: str  # a local SavedModel folder
     identity: str
     sha256: str
     stand_in: bool
@@ -58,42 +56,50 @@ def ensure_standin(settings: Settings, arch: Architecture) -> Module:
 
 def get_module(architecture: Union[str, Architecture], settings: Settings) -> Module:
     arch = get_architecture(architecture) if isinstance(architecture, str) else architecture
-    override = settings.hub_module
-    if override:
-        return _local_or_remote(arch, str(override))
-    if settings.profile == "embedded":
-        return ensure_standin(settings, arch)
-    return _local_or_remote(arch, arch.hub_handle)
+    item = hub_download(arch, settings)
+    if item is not None:
+        return _downloaded(arch, item, settings)
+    if settings.hub_module:
+        return _local(arch, Path(str(settings.hub_module)).expanduser())
+    return ensure_standin(settings, arch)
 
 
-def _local_or_remote(arch: Architecture, handle: str) -> Module:
-    local = Path(handle).expanduser()
-    if local.exists():
-        if not (local / "saved_model.pb").is_file():
-            raise HomeworkError(f"{local}: not a SavedModel folder (no saved_model.pb)")
-        manifest = standins.verify(local)
-        if manifest:  # a stand-in passed by path is still a stand-in
-            return Module(arch, str(local), manifest["recipe"], standins.tree_hash(manifest), True, manifest["parameters"])
-        return Module(arch, str(local), f"local module: {local}", files.sha256_tree(local), False)
-    return Module(arch, resolve_handle(handle), f"tfhub: {handle}", files.sha256_bytes(handle.encode()), False)
+def hub_download(arch: Architecture, settings: Settings) -> Optional[catalogue.Item]:
+    """The download get_module reads `arch` from: the registry's TF Hub handle in the real
+    profile, or a handle given with --hub-module; None for a stand-in or a local folder."""
+    handle = _handle(arch, settings)
+    if handle is None:
+        return None
+    key = arch.name if handle == arch.hub_handle else catalogue.handle_key(handle)
+    return catalogue.hub_module(handle, key)
 
 
-def resolve_handle(handle: str) -> str:
-    """Download (or find in TF Hub's cache) a module; fail within seconds when offline."""
-    from ..compat import hub
+def _handle(arch: Architecture, settings: Settings) -> Optional[str]:
+    if not settings.hub_module:
+        return arch.hub_handle if settings.profile == "real" else None
+    handle = str(settings.hub_module)
+    if Path(handle).expanduser().exists():
+        return None
+    if not handle.startswith(("https://", "http://")):
+        raise HomeworkError(f"{handle}: no such folder (--hub-module takes a local SavedModel folder or an https:// TF Hub handle)")
+    return handle
 
-    previous = socket.getdefaulttimeout()
-    socket.setdefaulttimeout(REACH_TIMEOUT_S)
-    started = time.perf_counter()
-    try:
-        return hub().resolve(handle)
-    except Exception as exc:
-        raise OfflineError(
-            f"{handle}: cannot be reached ({type(exc).__name__} after {time.perf_counter() - started:.1f}s); "
-            "pass --profile embedded, or --hub-module with a local SavedModel folder"
-        ) from exc
-    finally:
-        socket.setdefaulttimeout(previous)
+
+def _local(arch: Architecture, local: Path) -> Module:
+    if not (local / "saved_model.pb").is_file():
+        raise HomeworkError(f"{local}: not a SavedModel folder (no saved_model.pb)")
+    manifest = standins.verify(local)
+    if manifest:  # a stand-in passed by path is still a stand-in
+        return Module(arch, str(local), manifest["recipe"], standins.tree_hash(manifest), True, manifest["parameters"])
+    return Module(arch, str(local), f"local module: {local}", files.sha256_tree(local), False)
+
+
+def _downloaded(arch: Architecture, item: catalogue.Item, settings: Settings) -> Module:
+    """A TF Hub handle fetched in its compressed form and unpacked into the cache."""
+    placed = catalogue.place(item, settings)
+    if not (placed.path / "saved_model.pb").is_file():
+        raise HomeworkError(f"{item.url}: unpacked into {placed.path} without a saved_model.pb: not a TF2 SavedModel")
+    return Module(arch, str(placed.path), f"tfhub: {_handle(arch, settings)}", placed.sha256, False)
 
 
 def keras_layer(module: Module, trainable: bool = False, **kwargs):

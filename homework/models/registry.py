@@ -15,6 +15,7 @@ from ..errors import HomeworkError
 
 MOBILENET_VERSIONS = ("1.0", "0.75", "0.50", "0.25")
 MOBILENET_SIZES = (224, 192, 160, 128)
+TF_MODELS_URL = "https://storage.googleapis.com/download.tensorflow.org/models"
 ARCHITECTURE_HELP = "mobilenet_<1.0|0.75|0.50|0.25>_<224|192|160|128>, inception_v3 or mobilenet_v2_1.00_224"
 
 
@@ -23,6 +24,7 @@ class CodelabGraph:
     """The TF1 codelab's downloadable frozen graph for this architecture."""
 
     archive: str
+    url: str  # where the codelab's retrain.py downloads it (its http://download.tensorflow.org/... over https)
     graph_file: str  # path inside the extracted archive
     input_tensor: str
     bottleneck_tensor: str
@@ -61,6 +63,7 @@ def _mobilenet_v1(version: str, size: int) -> Architecture:
         bottleneck_size=int(1024 * width),
         codelab=CodelabGraph(
             archive=f"mobilenet_v1_{version}_{size}_frozen.tgz",
+            url=f"{TF_MODELS_URL}/mobilenet_v1_{version}_{size}_frozen.tgz",
             graph_file=f"mobilenet_v1_{version}_{size}/frozen_graph.pb",
             input_tensor="input:0",
             bottleneck_tensor="MobilenetV1/Predictions/Reshape:0",
@@ -81,6 +84,7 @@ INCEPTION_V3 = Architecture(
     bottleneck_size=2048,
     codelab=CodelabGraph(
         archive="inception-2015-12-05.tgz",
+        url=f"{TF_MODELS_URL}/image/imagenet/inception-2015-12-05.tgz",
         graph_file="classify_image_graph_def.pb",
         input_tensor="Mul:0",
         bottleneck_tensor="pool_3/_reshape:0",

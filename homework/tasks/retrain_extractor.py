@@ -15,6 +15,7 @@ from typing import Tuple
 
 import numpy as np
 
+from .. import catalogue
 from ..data.images import ImageTree, load_rgb
 from ..models import modules
 from ..models.frozen import FrozenExtractor, codelab_extractor, freeze_module
@@ -35,9 +36,14 @@ GRAPPLER_MAX_BYTES = 32 * 2**20
 
 
 def load_extractor(config, settings: Settings) -> FrozenExtractor:
-    """The codelab's own graph when --model_dir holds its archive, else the registry's module frozen."""
+    """The codelab's own graph when --model_dir holds its archive, else the registry's module frozen.
+    In the real profile --model_dir defaults to where `hw5 data` puts the codelab's graphs, unless
+    --hub-module asks for one module for every architecture."""
     arch = get_architecture(config.architecture)
-    return codelab_extractor(arch, config.model_dir) or freeze_module(modules.get_module(arch, settings), settings)
+    model_dir = config.model_dir
+    if model_dir is None and settings.profile == "real" and not settings.hub_module:
+        model_dir = catalogue.codelab_dir(settings)
+    return codelab_extractor(arch, model_dir) or freeze_module(modules.get_module(arch, settings), settings)
 
 
 class Extractor:
