@@ -13,7 +13,7 @@ import dataclasses
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, Optional, Sequence
+from typing import Callable, Dict, Optional, Sequence
 
 import jinja2
 
@@ -70,15 +70,21 @@ def record_inline(text: str) -> str:
     return _RECORD_PUNCT.sub(r"\\\1", " ".join(_visible_codes(text).split()))
 
 
-def record_text(value):
-    """A record for the templates: every string shortened to file names and escaped like student text."""
+def record_text(value, text=record_inline):
+    """A record for the templates: every string shortened to file names, then shown by `text`
+    (escaped like student text for Markdown; `plain` for HTML, where Jinja escapes)."""
     if isinstance(value, dict):
-        return {k: record_text(v) for k, v in value.items()}
+        return {k: record_text(v, text) for k, v in value.items()}
     if isinstance(value, list):
-        return [record_text(v) for v in value]
+        return [record_text(v, text) for v in value]
     if isinstance(value, str):
-        return record_inline(basenames(value))
+        return text(basenames(value))
     return value
+
+
+def plain(text: str) -> str:
+    """Text inside a line, unescaped (for a template that escapes): whitespace collapsed, invisible characters shown."""
+    return " ".join(_visible_codes(text).split())
 
 
 def basenames(text: str) -> str:
@@ -124,34 +130,46 @@ class Rendered:
     plots: Dict[str, Path]
 
 
-def render(records: Sequence[dict], answers: Answers, rubric: Rubric, out: Path = DEFAULT_OUT, baseline: Optional[str] = None) -> Rendered:
-    """Write `out` and its plots (in `<out stem>_files/`) and return what was written."""
-    from . import plots
-
-    out = Path(out)
+def prepare(records: Sequence[dict], answers: Answers, rubric: Rubric, baseline: Optional[str] = None,
+            text: Callable[[str], str] = record_inline) -> dict:
+    """What report.md.j2 and report.html.j2 both read; `text` shows every string taken from a record."""
     primary = records[0]
-    plot_dir = out.parent / f"{out.stem}_files"
-    made = plots.make_all(primary, plot_dir)
     raw_runs = [compare.from_record(doc, doc["device_label"]) for doc in records]
     base = compare.baseline_index(raw_runs, baseline)
-    runs = [dataclasses.replace(r, label=record_inline(r.label), machine=record_inline(r.machine)) for r in raw_runs]
-    shown = record_text(primary)
-    context = {
+    runs = [dataclasses.replace(r, label=text(r.label), machine=text(r.machine)) for r in raw_runs]
+    shown = record_text(primary, text)
+    return {
         "record": shown,
         "tasks": shown["tasks"],
         "task_info": TASKS,
         "answers": answers,
         "questions": list(rubric.questions.values()),
-        "plots": {name: f"{plot_dir.name}/{path.name}" for name, path in made.items()},
+        "runs": runs,
+        "baseline_index": base,
         "devices": [{"label": r.label, "machine": r.machine} for r in runs],
-        "comparison": compare.markdown(runs, base) if len(records) > 1 else "",
         "baseline_label": runs[base].label,
         "measured": measured.evidence(primary),
-        "stand_in_tasks": sorted(record_inline(name) for name, task in primary["tasks"].items() if task["stand_in"]),
+        "stand_in_tasks": sorted(text(name) for name, task in primary["tasks"].items() if task["stand_in"]),
     }
+
+
+def fill(env: jinja2.Environment, template: str, context: dict, record: dict) -> str:
     try:
-        text = environment().get_template("report.md.j2").render(**context)
+        return env.get_template(template).render(**context)
     except jinja2.UndefinedError as exc:  # StrictUndefined: a missing value stops the report, never a blank
-        raise HomeworkError(f"record {_visible_codes(primary['device_label'])}: the report needs a value it lacks ({exc})") from exc
+        raise HomeworkError(f"record {_visible_codes(record['device_label'])}: the report needs a value it lacks ({exc})") from exc
+
+
+def render(records: Sequence[dict], answers: Answers, rubric: Rubric, out: Path = DEFAULT_OUT, baseline: Optional[str] = None) -> Rendered:
+    """Write `out` and its plots (in `<out stem>_files/`) and return what was written."""
+    from . import plots
+
+    out = Path(out)
+    plot_dir = out.parent / f"{out.stem}_files"
+    made = plots.make_all(records[0], plot_dir)
+    context = prepare(records, answers, rubric, baseline)
+    context["plots"] = {name: f"{plot_dir.name}/{path.name}" for name, path in made.items()}
+    context["comparison"] = compare.markdown(context["runs"], context["baseline_index"]) if len(records) > 1 else ""
+    text = fill(environment(), "report.md.j2", context, records[0])
     files.write_text(out, text)
     return Rendered(text, out, made)
