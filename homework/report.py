@@ -42,13 +42,14 @@ _PUNCT = re.compile(r"([!#$&()*+\-./:<=>@\[\\\]^_`{|}~])")
 _UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]")
 
 
-def _visible_codes(text: str) -> str:
+def visible_codes(text: str) -> str:
+    """Control, zero-width and bidirectional characters shown as [U+XXXX], tabs as four spaces."""
     return _UNSAFE.sub(lambda m: f"[U+{ord(m.group(0)):04X}]", str(text).replace("\t", "    "))
 
 
 def inert(text: str) -> str:
     """Student text shown exactly as typed: each line escaped, kept as a hard line break."""
-    lines = [_PUNCT.sub(r"\\\1", _visible_codes(line).strip()) for line in str(text).replace("\r\n", "\n").split("\n")]
+    lines = [_PUNCT.sub(r"\\\1", visible_codes(line).strip()) for line in str(text).replace("\r\n", "\n").split("\n")]
     while lines and not lines[0]:
         lines.pop(0)
     while lines and not lines[-1]:
@@ -58,7 +59,7 @@ def inert(text: str) -> str:
 
 def inline(text: str) -> str:
     """Student text inside a line (a name in the header)."""
-    return _PUNCT.sub(r"\\\1", " ".join(_visible_codes(text).split()))
+    return _PUNCT.sub(r"\\\1", " ".join(visible_codes(text).split()))
 
 
 # record text is always placed inside a line (newlines collapsed), where "-" and "." cannot start a list
@@ -67,7 +68,7 @@ _RECORD_PUNCT = re.compile(r"([!#$&()*+/:<=>@\[\\\]^_`{|}~])")
 
 
 def record_inline(text: str) -> str:
-    return _RECORD_PUNCT.sub(r"\\\1", " ".join(_visible_codes(text).split()))
+    return _RECORD_PUNCT.sub(r"\\\1", " ".join(visible_codes(text).split()))
 
 
 def record_text(value, text=record_inline):
@@ -84,7 +85,7 @@ def record_text(value, text=record_inline):
 
 def plain(text: str) -> str:
     """Text inside a line, unescaped (for a template that escapes): whitespace collapsed, invisible characters shown."""
-    return " ".join(_visible_codes(text).split())
+    return " ".join(visible_codes(text).split())
 
 
 def basenames(text: str) -> str:
@@ -157,7 +158,7 @@ def fill(env: jinja2.Environment, template: str, context: dict, record: dict) ->
     try:
         return env.get_template(template).render(**context)
     except jinja2.UndefinedError as exc:  # StrictUndefined: a missing value stops the report, never a blank
-        raise HomeworkError(f"record {_visible_codes(record['device_label'])}: the report needs a value it lacks ({exc})") from exc
+        raise HomeworkError(f"record {visible_codes(record['device_label'])}: the report needs a value it lacks ({exc})") from exc
 
 
 def render(records: Sequence[dict], answers: Answers, rubric: Rubric, out: Path = DEFAULT_OUT, baseline: Optional[str] = None) -> Rendered:
