@@ -60,7 +60,7 @@ def pdf_text(pdf: Path) -> Optional[List[str]]:
     if not shutil.which("pdftotext"):
         return None
     text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
-    return [" ".join(page.split()) for page in text.split("\f")]
+    return [" ".join(page.split()) for page in text.split("\f")][: pdf_pages(pdf)]  # pdftotext ends every page with \f
 
 
 def spread(png: Path) -> float:
