@@ -35,6 +35,12 @@ def png(fig, dpi: int = 100) -> bytes:
         plt.close(fig)
 
 
+def save(fig, path: Path) -> Path:
+    """Lay out, write atomically and close the figure."""
+    files.write_bytes(path, png(fig))
+    return path
+
+
 def _stand_in(task: dict) -> str:
     return " (stand-in data/module)" if task["stand_in"] else ""
 

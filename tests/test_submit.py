@@ -211,6 +211,19 @@ def test_several_records(tmp_path, rubric):
         _build(tmp_path / "t.zip", rubric, records=[RECORD, RECORD])
 
 
+def test_a_record_with_no_task_and_empty_answers(tmp_path, rubric):
+    from homework import record as run_record
+    from homework.settings import Settings
+
+    record = tmp_path / "fresh.json"
+    run_record.write(record, run_record.new_record(Settings.load({"device_label": "fresh"}, env={})))
+    done = _build(tmp_path / "s.zip", rubric, records=[record], answers=Path(__file__).resolve().parent.parent / "answers" / "answers.yaml")
+    html = zipfile.ZipFile(done.path).read("report.html").decode()
+    assert html.count("Not run in this record.") == 6 + 6  # every task section, and the measurements under Q8-Q13
+    assert html.count('<div class="answer empty">(no answer yet)</div>') == 13
+    assert done.warnings[-1] == "answers.yaml: 13 of 13 questions have no answer"
+
+
 def _tampered(built, tmp_path, change) -> Path:
     folder = tmp_path / "sub"
     shutil.copytree(built[1], folder)
