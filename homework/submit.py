@@ -78,7 +78,7 @@ def build(records: Sequence[Path], answers: Path, out: Path, rubric, baseline: O
     entries.append(("report.html", html, {"role": "report_html"}))
     notes = []
     if pdf:
-        made, note = _pdf(html, browser)
+        made, note = _pdf(html, browser, out.resolve().parent)
         notes.append(note)
         if made is not None:
             entries.append(("report.pdf", made, {"role": "report_pdf"}))
@@ -114,15 +114,17 @@ def _output(out, sources: Sequence[Path]) -> Path:
     return out
 
 
-def _pdf(html: bytes, explicit_browser: Optional[str]):
-    """(report.pdf's bytes or None, the manifest's note saying which)."""
+def _pdf(html: bytes, explicit_browser: Optional[str], folder: Path):
+    """(report.pdf's bytes or None, the manifest's note saying which). Printed in a scratch folder
+    inside `folder` (where the zip goes), which a snap-confined Chromium can see, unlike /tmp."""
     from . import browser
 
     found = browser.find(explicit_browser)
     if found is None:
         return None, ("report.pdf not made: no Chromium on PATH (install chromium, or print report.html "
                       "to PDF from any browser)")
-    with tempfile.TemporaryDirectory(prefix="hw5-submit-") as tmp:
+    folder.mkdir(parents=True, exist_ok=True)  # the zip goes there next
+    with tempfile.TemporaryDirectory(prefix="hw5-submit-", dir=folder) as tmp:
         page = Path(tmp) / "report.html"
         page.write_bytes(html)
         try:
