@@ -49,12 +49,54 @@ class Submission:
 
 def build(records: Sequence[Path], answers: Path, out: Path, rubric, baseline: Optional[str] = None,
           browser: Optional[str] = None, pdf: bool = True) -> Submission:
-    """Read and check every input, render the report, write the zip atomically; nothing is written on an error."""
+    """Read and check every input, render the report, write the zip atomically (no zip on an error)."""
     from . import report_html
     from .grading import checks_plugin, inputs, schema, submissions
 
     records, answers = [Path(p) for p in records], Path(answers)
     out = _output(out, [*records, answers])
+    names = _check_names(records, answers)
+    docs = [schema.read_record(p) for p in records]
+    read = submissions.load(answers, rubric)
+
+    # answers.yaml keeps its usual name whatever it was called here; a write-up keeps its own
+    answers_name = "answers.yaml" if read.kind == "answers.yaml" else answers.name
+    entries = [(f"answers/{answers_name}", answers.read_bytes(), {"role": "answers", "kind": read.kind})]
+    entries += [(name, path.read_bytes(), {"role": "record", "device_label": doc["device_label"], "profile": doc["provenance"]["profile"]})
+                for path, name, doc in zip(records, names, docs)]
+    html = report_html.render(docs, read, rubric, baseline).encode("utf-8")
+    entries.append(("report.html", html, {"role": "report_html"}))
+    if pdf:
+        made, note = _pdf(html, browser, out.resolve().parent)
+        if made is not None:
+            entries.append(("report.pdf", made, {"role": "report_pdf"}))
+    else:
+        made, note = None, "report.pdf not made: hw5 submit --no-pdf (print report.html to PDF from a browser if staff want one)"
+
+    manifest = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "hw5_version": __version__,
+        "files": [{"path": name, **extra, "bytes": len(data), "sha256": files.sha256_bytes(data)} for name, data, extra in entries],
+        "notes": [note],
+    }
+    files.write_bytes(out, _zip([(MANIFEST, inputs.dumps(manifest).encode("utf-8"))] + [(name, data) for name, data, _ in entries]))
+
+    warnings = [f"{name} ({doc['device_label']}) is the embedded profile: {STAND_IN_WARNING}"
+                for name, doc in zip(names, docs) if doc["provenance"]["profile"] == "embedded"]
+    unanswered = sum(1 for text in read.answers.values() if not text.strip())
+    if unanswered:
+        warnings.append(f"{answers.name}: {unanswered} of {len(read.answers)} questions have no answer")
+    if pdf and made is None:
+        warnings.append(note)
+    left_out = [checks_plugin.checks_path(p) for p in records if checks_plugin.checks_path(p).exists()]
+    return Submission(out, manifest, warnings, left_out)
+
+
+def _check_names(records: Sequence[Path], answers: Path) -> List[str]:
+    """The records' names inside the zip, after refusing what cannot go in."""
+    from .grading import checks_plugin
+
     if answers.suffix.lower() not in ANSWER_SUFFIXES:
         raise HomeworkError(f"{answers}: hand in answers.yaml or a write-up ({', '.join(ANSWER_SUFFIXES[2:])})")
     for path in records:
@@ -65,44 +107,7 @@ def build(records: Sequence[Path], answers: Path, out: Path, rubric, baseline: O
     twice = sorted({n for n in names if names.count(n) > 1})
     if twice:
         raise HomeworkError(f"{twice[0]}: two records have that file name; rename one")
-    docs = [schema.read_record(p) for p in records]
-    read = submissions.load(answers, rubric)
-
-    # answers.yaml keeps its usual name whatever it was called here; a write-up keeps its own
-    answers_name = "answers.yaml" if read.kind == "answers.yaml" else answers.name
-    entries: List[tuple] = [(f"answers/{answers_name}", answers.read_bytes(), {"role": "answers", "kind": read.kind})]
-    for path, name, doc in zip(records, names, docs):
-        entries.append((name, path.read_bytes(), {"role": "record", "device_label": doc["device_label"],
-                                                  "profile": doc["provenance"]["profile"]}))
-    html = report_html.render(docs, read, rubric, baseline).encode("utf-8")
-    entries.append(("report.html", html, {"role": "report_html"}))
-    notes = []
-    if pdf:
-        made, note = _pdf(html, browser, out.resolve().parent)
-        notes.append(note)
-        if made is not None:
-            entries.append(("report.pdf", made, {"role": "report_pdf"}))
-    else:
-        notes.append("report.pdf not made: hw5 submit --no-pdf (print report.html to PDF from a browser if staff want one)")
-
-    manifest = {
-        "format": FORMAT,
-        "format_version": FORMAT_VERSION,
-        "hw5_version": __version__,
-        "files": [{"path": name, **extra, "bytes": len(data), "sha256": files.sha256_bytes(data)} for name, data, extra in entries],
-        "notes": notes,
-    }
-    zipped = _zip([(MANIFEST, inputs.dumps(manifest).encode("utf-8"))] + [(name, data) for name, data, _ in entries])
-    files.write_bytes(out, zipped)
-    warnings = [f"{name} ({doc['device_label']}) is the embedded profile: {STAND_IN_WARNING}"
-                for name, doc in zip(names, docs) if doc["provenance"]["profile"] == "embedded"]
-    unanswered = sum(1 for text in read.answers.values() if not text.strip())
-    if unanswered:
-        warnings.append(f"{answers.name}: {unanswered} of {len(read.answers)} questions have no answer")
-    if pdf and not any(e["role"] == "report_pdf" for e in manifest["files"]):
-        warnings.append(notes[0])
-    left_out = [checks_plugin.checks_path(p) for p in records if checks_plugin.checks_path(p).exists()]
-    return Submission(out, manifest, warnings, left_out)
+    return names
 
 
 def _output(out, sources: Sequence[Path]) -> Path:
