@@ -59,6 +59,7 @@ def test_the_screenshot_is_not_blank(rendered):
 def test_submit_adds_a_pdf_and_gives_the_same_bytes_twice(tmp_path, rubric):
     built = [submit.build([FIXTURES / "record_cpu.json"], FIXTURES / "answers_full.yaml", tmp_path / f"{i}.zip", rubric)
              for i in (1, 2)]
+    assert built[0].manifest == built[1].manifest  # first: on a failure, says which file differs (and the notes why)
     assert built[0].path.read_bytes() == built[1].path.read_bytes()  # Chromium's date stamps are fixed
     with zipfile.ZipFile(built[0].path) as zf:
         manifest = json.loads(zf.read("manifest.json"))
