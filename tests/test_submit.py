@@ -254,6 +254,18 @@ def test_read_manifest_refuses_a_changed_submission_in_one_line(built, tmp_path,
     assert "\n" not in str(caught.value)
 
 
+def test_read_manifest_needs_only_the_standard_library(built):
+    """The autograder's image has python3 and PyYAML only: no Jinja2, matplotlib or TensorFlow."""
+    import subprocess
+    import sys
+
+    code = ("import sys; from homework.submit import read_manifest; m = read_manifest(sys.argv[1]); "
+            "assert not {'jinja2', 'matplotlib', 'yaml', 'tensorflow'} & set(sys.modules), sorted(sys.modules); print(len(m['files']))")
+    done = subprocess.run([sys.executable, "-S", "-c", code, str(built[1])], capture_output=True, text=True,
+                          env={"PYTHONPATH": str(Path(__file__).resolve().parent.parent)})
+    assert (done.returncode, done.stdout.strip()) == (0, "3"), done.stderr[-2000:]
+
+
 def test_read_manifest_without_a_manifest_or_with_a_broken_one(tmp_path):
     with pytest.raises(HomeworkError, match="manifest.json: not in the submission"):
         submit.read_manifest(tmp_path)
