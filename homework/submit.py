@@ -32,14 +32,13 @@ FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
 ROLES = ("answers", "record", "report_html", "report_pdf")
 ANSWER_SUFFIXES = (".yaml", ".yml", ".md", ".markdown", ".txt", ".ipynb")
-DEFAULT_OUT = "submission.zip"
 ZIP_TIME = (2020, 1, 1, 0, 0, 0)
 STAND_IN_WARNING = "stand-ins: earns no check points unless staff accept embedded runs"
 MAX_MANIFEST_BYTES = 1024 * 1024
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 
 
-@dataclass
+@dataclass(frozen=True)
 class Submission:
     path: Path
     manifest: dict
@@ -144,7 +143,7 @@ def _zip(entries: Sequence[tuple]) -> bytes:
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as zf:
         for name, data in entries:
             info = zipfile.ZipInfo(name, date_time=ZIP_TIME)
-            info.create_system = 3  # Unix, on every OS: the same bytes anywhere
+            info.create_system = 3  # "made on Unix" even on Windows, where zipfile would write 0
             info.external_attr = (0o100000 | 0o644) << 16
             info.compress_type = zipfile.ZIP_DEFLATED
             zf.writestr(info, data, compresslevel=6)
