@@ -255,4 +255,7 @@ def _default_record() -> Path:
     from . import record
     from .settings import Settings
 
-    return record.default_path(Settings.load({}))
+    path = record.default_path(Settings.load({}))
+    if not path.exists():
+        raise HomeworkError(f"{path}: run record not found (run hw5 run first, or give --record)")
+    return path
