@@ -165,6 +165,13 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_submit(args: argparse.Namespace) -> int:
+    from . import submit
+
+    args.rubric = _packaged(args.rubric) if args.rubric == DEFAULT_RUBRIC else args.rubric
+    return submit.command(args)
+
+
 def cmd_grade(args: argparse.Namespace) -> int:
     from .grading import command
 
@@ -298,6 +305,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--rubric", default=DEFAULT_RUBRIC, help=argparse.SUPPRESS)
     p.add_argument("-o", "--output", default=DEFAULT_REPORT, help=f"report to write (default {DEFAULT_REPORT})")
     p.add_argument("--baseline", help="device label the side-by-side ratios divide by (default the first record)")
+
+    p = command("submit", cmd_submit, "write submission.zip, the one file to upload to Gradescope: answers, run record(s), report.html/.pdf")
+    p.add_argument("--answers", default=DEFAULT_ANSWERS, help=f"answers.yaml or a write-up (.md, .txt, .ipynb) (default {DEFAULT_ANSWERS})")
+    p.add_argument("--record", nargs="+", help="run record(s) (default results/<device-label>.json); the first one is the report's")
+    p.add_argument("-o", "--output", default="submission.zip", help="zip to write (default submission.zip)")
+    p.add_argument("--baseline", help="device label the report's side-by-side ratios divide by (default the first record)")
+    p.add_argument("--browser", help="Chromium or Chrome that prints report.pdf (default the first chromium/google-chrome on PATH)")
+    p.add_argument("--no-pdf", action="store_true", help="leave report.pdf out (the manifest says so)")
+    p.add_argument("--rubric", default=DEFAULT_RUBRIC, help=argparse.SUPPRESS)
 
     p = command("grade", cmd_grade, "grade written answers (answers.yaml or a Markdown / text write-up) against the rubric")
     from .grading.command import output_arguments

@@ -116,13 +116,21 @@ def baseline_index(runs: Sequence[Run], label: Optional[str]) -> int:
     raise HomeworkError(f"--baseline {label}: no such device among {', '.join(r.label for r in runs)}")
 
 
+@dataclass(frozen=True)
+class Table:
+    """One task's rows, formatted: metric name, then a cell per run, then a ratio per run other than the baseline."""
+    task: str
+    header: List[str]
+    rows: List[List[str]]
+
+
 def mixed_workloads(runs: Sequence[Run], baseline: int = 0) -> Dict[int, List[str]]:
     """Runs whose workload differs from the baseline's (index -> the differences)."""
     return {i: run.differs_from(runs[baseline]) for i, run in enumerate(runs) if i != baseline and run.differs_from(runs[baseline])}
 
 
-def markdown(runs: Sequence[Run], baseline: int = 0, mixed: bool = False) -> str:
-    """One Markdown table per task; times in seconds (lower is faster), *_per_s are rates (higher is faster).
+def tables(runs: Sequence[Run], baseline: int = 0, mixed: bool = False) -> List[Table]:
+    """Times in seconds (lower is faster), *_per_s are rates (higher is faster); one table per task.
     Ratios between runs of different workloads (profile, sizes) are refused unless `mixed`, and then marked."""
     differ = mixed_workloads(runs, baseline)
     if differ and not mixed:
@@ -131,15 +139,23 @@ def markdown(runs: Sequence[Run], baseline: int = 0, mixed: bool = False) -> str
                             "ratios between them would mislead; pass --mixed to show them, marked")
     base = runs[baseline].label
     others = [i for i in range(len(runs)) if i != baseline]
-    head = "| metric | " + " | ".join(r.label for r in runs) + " | " + " | ".join(
-        f"{runs[i].label} / {base}" + (" (different workload)" if i in differ else "") for i in others) + " |"
-    sep = "|---" + "|---:" * (len(runs) + len(others)) + "|"
-    blocks: Dict[str, List[str]] = {}
+    header = ["metric"] + [r.label for r in runs] + [f"{runs[i].label} / {base}" + (" (different workload)" if i in differ else "")
+                                                     for i in others]
+    grouped: Dict[str, List[List[str]]] = {}
     for row in rows(runs, baseline):
         group, _, name = row.metric.partition(": ")
-        cells = [_fmt(v) for v in row.values] + [_ratio(row.ratios[i]) for i in others]
-        blocks.setdefault(group, [f"#### {group}", "", head, sep]).append(f"| {name} | " + " | ".join(cells) + " |")
-    return "\n\n".join("\n".join(lines) for lines in blocks.values())
+        grouped.setdefault(group, []).append([name] + [_fmt(v) for v in row.values] + [_ratio(row.ratios[i]) for i in others])
+    return [Table(group, header, lines) for group, lines in grouped.items()]
+
+
+def markdown(runs: Sequence[Run], baseline: int = 0, mixed: bool = False) -> str:
+    """One Markdown table per task (see tables)."""
+    blocks = []
+    for table in tables(runs, baseline, mixed):
+        sep = "|---" + "|---:" * (len(table.header) - 1) + "|"
+        lines = [f"#### {table.task}", "", "| " + " | ".join(table.header) + " |", sep]
+        blocks.append("\n".join(lines + ["| " + " | ".join(cells) + " |" for cells in table.rows]))
+    return "\n\n".join(blocks)
 
 
 def _fmt(value: Optional[float]) -> str:

@@ -1,4 +1,5 @@
-"""The report's figures, as PNG files with fixed metadata (same record, same bytes)."""
+"""The report's figures as PNG with fixed metadata (same record, same bytes): files beside
+report.md, inline in report.html."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -19,8 +20,8 @@ def pyplot():
     return plt
 
 
-def save(fig, path: Path) -> Path:
-    """Lay out, write atomically and close the figure."""
+def png(fig, dpi: int = 100) -> bytes:
+    """Lay out, encode and close the figure."""
     import io
 
     import matplotlib.pyplot as plt
@@ -28,18 +29,23 @@ def save(fig, path: Path) -> Path:
     try:
         fig.tight_layout()
         buffer = io.BytesIO()
-        fig.savefig(buffer, format="png", dpi=100, metadata=_PNG_METADATA)
-        files.write_bytes(path, buffer.getvalue())
-        return path
+        fig.savefig(buffer, format="png", dpi=dpi, metadata=_PNG_METADATA)
+        return buffer.getvalue()
     finally:
         plt.close(fig)
+
+
+def save(fig, path: Path) -> Path:
+    """Lay out, write atomically and close the figure."""
+    files.write_bytes(path, png(fig))
+    return path
 
 
 def _stand_in(task: dict) -> str:
     return " (stand-in data/module)" if task["stand_in"] else ""
 
 
-def learning_rate_curves(task: dict, path: Path) -> Path:
+def learning_rate_curves(task: dict):
     plt = pyplot()
     fig, (acc, loss) = plt.subplots(1, 2, figsize=(9, 3.4))
     for run in task["details"]["runs"]:
@@ -50,10 +56,10 @@ def learning_rate_curves(task: dict, path: Path) -> Path:
     acc.set(xlabel="step", ylabel="validation accuracy", title="Validation accuracy" + _stand_in(task))
     loss.set(xlabel="step", ylabel="cross-entropy", yscale="log", title="Training cross-entropy")
     acc.legend()
-    return save(fig, path)
+    return fig
 
 
-def transfer_curves(task: dict, path: Path) -> Path:
+def transfer_curves(task: dict):
     plt = pyplot()
     fig, ax = plt.subplots(figsize=(5, 3.4))
     for name in ("frozen", "fine_tuned"):
@@ -63,10 +69,10 @@ def transfer_curves(task: dict, path: Path) -> Path:
         ax.plot(epochs, history["accuracy"], linestyle="--", label=f"{name.replace('_', '-')} (train)")
     ax.set(xlabel="epoch", ylabel="accuracy", title="Frozen vs fine-tuned" + _stand_in(task))
     ax.legend()
-    return save(fig, path)
+    return fig
 
 
-def cpu_gpu_bars(task: dict, path: Path) -> Path:
+def cpu_gpu_bars(task: dict):
     plt = pyplot()
     phases = ("graph_load", "bottleneck", "training")
     fig, ax = plt.subplots(figsize=(5, 3.4))
@@ -81,7 +87,7 @@ def cpu_gpu_bars(task: dict, path: Path) -> Path:
     ax.set_xticks(range(len(phases)), [p.replace("_", " ") for p in phases])
     ax.set(ylabel="seconds", title="CPU vs GPU by phase" + _stand_in(task))
     ax.legend()
-    return save(fig, path)
+    return fig
 
 
 PLOTS = {
@@ -91,10 +97,15 @@ PLOTS = {
 }
 
 
+def draw_all(record: dict, dpi: int = 100) -> Dict[str, bytes]:
+    """Every plot whose task is in the record; name -> PNG bytes."""
+    return {name: png(draw(record["tasks"][task]), dpi) for name, (task, draw) in PLOTS.items() if task in record["tasks"]}
+
+
 def make_all(record: dict, folder: Path) -> Dict[str, Path]:
-    """Every plot whose task is in the record; name -> path."""
+    """Every plot whose task is in the record, written atomically into `folder`; name -> path."""
     made = {}
-    for name, (task, draw) in PLOTS.items():
-        if task in record["tasks"]:
-            made[name] = draw(record["tasks"][task], Path(folder) / f"{name}.png")
+    for name, data in draw_all(record).items():
+        made[name] = Path(folder) / f"{name}.png"
+        files.write_bytes(made[name], data)
     return made

@@ -13,7 +13,7 @@ import dataclasses
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, Optional, Sequence
+from typing import Callable, Dict, Optional, Sequence
 
 import jinja2
 
@@ -42,13 +42,14 @@ _PUNCT = re.compile(r"([!#$&()*+\-./:<=>@\[\\\]^_`{|}~])")
 _UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]")
 
 
-def _visible_codes(text: str) -> str:
+def visible_codes(text: str) -> str:
+    """Control, zero-width and bidirectional characters shown as [U+XXXX], tabs as four spaces."""
     return _UNSAFE.sub(lambda m: f"[U+{ord(m.group(0)):04X}]", str(text).replace("\t", "    "))
 
 
 def inert(text: str) -> str:
     """Student text shown exactly as typed: each line escaped, kept as a hard line break."""
-    lines = [_PUNCT.sub(r"\\\1", _visible_codes(line).strip()) for line in str(text).replace("\r\n", "\n").split("\n")]
+    lines = [_PUNCT.sub(r"\\\1", visible_codes(line).strip()) for line in str(text).replace("\r\n", "\n").split("\n")]
     while lines and not lines[0]:
         lines.pop(0)
     while lines and not lines[-1]:
@@ -58,7 +59,7 @@ def inert(text: str) -> str:
 
 def inline(text: str) -> str:
     """Student text inside a line (a name in the header)."""
-    return _PUNCT.sub(r"\\\1", " ".join(_visible_codes(text).split()))
+    return _PUNCT.sub(r"\\\1", " ".join(visible_codes(text).split()))
 
 
 # record text is always placed inside a line (newlines collapsed), where "-" and "." cannot start a list
@@ -67,18 +68,24 @@ _RECORD_PUNCT = re.compile(r"([!#$&()*+/:<=>@\[\\\]^_`{|}~])")
 
 
 def record_inline(text: str) -> str:
-    return _RECORD_PUNCT.sub(r"\\\1", " ".join(_visible_codes(text).split()))
+    return _RECORD_PUNCT.sub(r"\\\1", " ".join(visible_codes(text).split()))
 
 
-def record_text(value):
-    """A record for the templates: every string shortened to file names and escaped like student text."""
+def record_text(value, text=record_inline):
+    """A record for the templates: every string shortened to file names, then shown by `text`
+    (escaped like student text for Markdown; `plain` for HTML, where Jinja escapes)."""
     if isinstance(value, dict):
-        return {k: record_text(v) for k, v in value.items()}
+        return {k: record_text(v, text) for k, v in value.items()}
     if isinstance(value, list):
-        return [record_text(v) for v in value]
+        return [record_text(v, text) for v in value]
     if isinstance(value, str):
-        return record_inline(basenames(value))
+        return text(basenames(value))
     return value
+
+
+def plain(text: str) -> str:
+    """Text inside a line, unescaped (for a template that escapes): whitespace collapsed, invisible characters shown."""
+    return " ".join(visible_codes(text).split())
 
 
 def basenames(text: str) -> str:
@@ -124,39 +131,51 @@ class Rendered:
     plots: Dict[str, Path]
 
 
-def render(records: Sequence[dict], answers: Answers, rubric: Rubric, out: Path = DEFAULT_OUT, baseline: Optional[str] = None) -> Rendered:
-    """Write `out` and its plots (in `<out stem>_files/`) and return what was written."""
-    from . import plots
-
-    out = Path(out)
+def prepare(records: Sequence[dict], answers: Answers, rubric: Rubric, baseline: Optional[str] = None,
+            text: Callable[[str], str] = record_inline) -> dict:
+    """What report.md.j2 and report.html.j2 both read; `text` shows every string taken from a record."""
     primary = records[0]
-    plot_dir = out.parent / f"{out.stem}_files"
-    made = plots.make_all(primary, plot_dir)
     raw_runs = [compare.from_record(doc, doc["device_label"]) for doc in records]
     base = compare.baseline_index(raw_runs, baseline)
-    runs = [dataclasses.replace(r, label=record_inline(r.label), machine=record_inline(r.machine)) for r in raw_runs]
-    shown = record_text(primary)
+    runs = [dataclasses.replace(r, label=text(r.label), machine=text(r.machine)) for r in raw_runs]
+    shown = record_text(primary, text)
     checks = evidence.grade_record(primary, str(primary["device_label"]))
     dry_run = evidence.grade_record(primary, str(primary["device_label"]), evidence.Policy(("real", "embedded")))
-    context = {
-        "verdicts": {v.check: record_text(dataclasses.asdict(v)) for v in checks.verdicts},
-        "checks": {"score": checks.score, "total": verdicts.total_weight(), "refused": record_inline(checks.refused),
+    return {
+        "verdicts": {v.check: record_text(dataclasses.asdict(v), text) for v in checks.verdicts},
+        "checks": {"score": checks.score, "total": verdicts.total_weight(), "refused": text(checks.refused),
                    "dry_run_score": dry_run.score if checks.refused else None},
         "record": shown,
         "tasks": shown["tasks"],
         "task_info": TASKS,
         "answers": answers,
         "questions": list(rubric.questions.values()),
-        "plots": {name: f"{plot_dir.name}/{path.name}" for name, path in made.items()},
+        "runs": runs,
+        "baseline_index": base,
         "devices": [{"label": r.label, "machine": r.machine} for r in runs],
-        "comparison": compare.markdown(runs, base, mixed=True) if len(records) > 1 else "",
         "baseline_label": runs[base].label,
         "measured": measured.evidence(primary),
-        "stand_in_tasks": sorted(record_inline(name) for name, task in primary["tasks"].items() if task["stand_in"]),
+        "stand_in_tasks": sorted(text(name) for name, task in primary["tasks"].items() if task["stand_in"]),
     }
+
+
+def fill(env: jinja2.Environment, template: str, context: dict, record: dict) -> str:
     try:
-        text = environment().get_template("report.md.j2").render(**context)
+        return env.get_template(template).render(**context)
     except jinja2.UndefinedError as exc:  # StrictUndefined: a missing value stops the report, never a blank
-        raise HomeworkError(f"record {_visible_codes(primary['device_label'])}: the report needs a value it lacks ({exc})") from exc
+        raise HomeworkError(f"record {visible_codes(record['device_label'])}: the report needs a value it lacks ({exc})") from exc
+
+
+def render(records: Sequence[dict], answers: Answers, rubric: Rubric, out: Path = DEFAULT_OUT, baseline: Optional[str] = None) -> Rendered:
+    """Write `out` and its plots (in `<out stem>_files/`) and return what was written."""
+    from . import plots
+
+    out = Path(out)
+    plot_dir = out.parent / f"{out.stem}_files"
+    made = plots.make_all(records[0], plot_dir)
+    context = prepare(records, answers, rubric, baseline)
+    context["plots"] = {name: f"{plot_dir.name}/{path.name}" for name, path in made.items()}
+    context["comparison"] = compare.markdown(context["runs"], context["baseline_index"], mixed=True) if len(records) > 1 else ""
+    text = fill(environment(), "report.md.j2", context, records[0])
     files.write_text(out, text)
     return Rendered(text, out, made)

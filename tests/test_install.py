@@ -51,3 +51,11 @@ def test_non_editable_install_renders_the_report_outside_the_checkout(tmp_path):
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     report = (work / "answers" / "report.md").read_text()
     assert report.startswith("# Homework 5 report") and "*(no answer yet)*" in report  # the shipped answers skeleton
+    shutil.copy(ROOT / "answers" / "answers.yaml", work / "answers" / "answers.yaml")  # the student's own copy
+    done = subprocess.run([str(venv / "bin" / "hw5"), "submit", "--record", str(record), "--no-pdf"], cwd=work, env=env,
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    import zipfile
+
+    html = zipfile.ZipFile(work / "submission.zip").read("report.html").decode()  # from the shipped HTML template and CSS
+    assert html.count("Not run in this record.") == 12 and "@page" in html

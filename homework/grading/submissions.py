@@ -49,12 +49,36 @@ class Answers:
 
 
 def load(path, rubric: Rubric) -> Answers:
-    """answers.yaml (by its extension) or a Markdown / plain-text write-up."""
+    """answers.yaml (by its extension), a Jupyter notebook (.ipynb) or a Markdown / plain-text write-up."""
     path = Path(path)
+    if path.suffix.lower() == ".ipynb":  # read as JSON: its size limit allows the plots a notebook embeds
+        return read_writeup(notebook_text(inputs.read_json(path, "notebook"), str(path)), str(path), rubric)
     text = inputs.read_text(path, "submission")
     if path.suffix.lower() in (".yaml", ".yml"):
         return load_answers_yaml(text, str(path), rubric)
     return read_writeup(text, str(path), rubric)
+
+
+def notebook_text(doc, source: str) -> str:
+    """A notebook's Markdown and raw cells in order, as one write-up (code cells hold code, not answers)."""
+    cells = doc.get("cells") if isinstance(doc, dict) else None
+    if not isinstance(cells, list):
+        raise AnswersError(f"{source}: not a Jupyter notebook (no 'cells' list)")
+    parts = []
+    for i, cell in enumerate(cells):
+        if not isinstance(cell, dict) or cell.get("cell_type") not in ("markdown", "raw", "code"):
+            raise AnswersError(f"{source}: cells[{i}] is not a notebook cell")
+        body = cell.get("source", "")
+        if isinstance(body, list) and all(isinstance(line, str) for line in body):
+            body = "".join(body)
+        if not isinstance(body, str):
+            raise AnswersError(f"{source}: cells[{i}].source must be text or a list of lines")
+        if cell["cell_type"] != "code":
+            parts.append(body)
+    text = "\n\n".join(parts)
+    if len(text.encode("utf-8")) > inputs.MAX_SUBMISSION_BYTES:
+        raise AnswersError(f"{source}: its text cells hold over {inputs.MAX_SUBMISSION_BYTES:,} bytes")
+    return text
 
 
 class _UniqueKeyLoader(yaml.SafeLoader):
