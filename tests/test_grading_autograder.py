@@ -173,14 +173,20 @@ def test_a_record_that_cannot_be_read_costs_the_checks_not_the_answers(install):
     assert out["score"] == 36 and "run record refused" in out["output"] and "not valid JSON" in out["output"]
 
 
-def test_the_zip_of_hw5_submit_is_read_by_its_manifest(install):
+def test_the_zip_of_hw5_submit_is_read_by_its_manifest(install, tmp_path):
+    """The zip `hw5 submit` writes, unpacked as Gradescope unpacks it, beside a large README."""
+    record = tmp_path / "pc.json"
+    shutil.copy(FIXTURES / "record_embedded.json", record)  # a real run's record (embedded: no check points by default)
+    shutil.copy(FIXTURES / "writeups" / "numbered_bold_dash.md", tmp_path / "my_answers.md")
+    assert main(["submit", "--answers", str(tmp_path / "my_answers.md"), "--record", str(record), "-o", str(tmp_path / "s.zip")]) == 0
     root = install()
-    sub = root / "submission"
-    (sub / "results").mkdir()
-    (sub / "results" / "pc.json").write_text(json.dumps(real_record()))
-    shutil.copy(FIXTURES / "writeups" / "numbered_bold_dash.md", sub / "my_answers.md")
-    (sub / "README.md").write_text("# My project\n\n" + "Notes about the repository. " * 800)
-    (sub / "manifest.json").write_text(json.dumps({"files": [{"path": "my_answers.md", "role": "answers"},
-                                                             {"path": "results/pc.json", "role": "record"}]}))
+    with zipfile.ZipFile(tmp_path / "s.zip") as zf:
+        zf.extractall(root / "submission")
+    (root / "submission" / "README.md").write_text("# My project\n\n" + "Notes about the repository. " * 800)
     out = _run(root)
-    assert out["score"] == 36 + verdicts.total_weight() and "named by manifest.json" in out["output"]
+    assert out["score"] == 36 and "named by manifest.json" in out["output"] and evidence.EMBEDDED_REASON in out["output"]
+    listed = json.loads((root / "submission" / "manifest.json").read_text())["files"]
+    answers = next(f["path"] for f in listed if f["role"] == "answers")
+    (root / "submission" / answers).write_text("edited after the zip was made")
+    out = _run(root)
+    assert "manifest.json not used" in out["output"] and "changed after hw5 submit" in out["output"]

@@ -41,7 +41,8 @@ def test_report_holds_the_measurements(tmp_path, record, answers, rubric):
     assert "GPU leg: skipped (no GPU visible" in text
     assert text.count("**Measured in this run** (stand-in data/modules):") == 6
     sections = [line for line in text.splitlines() if line.startswith("## ")]
-    assert text.count("*Made on stand-in data or a stand-in module") == len(sections) - 1  # every task, not the answers
+    assert text.count("*Made on stand-in data or a stand-in module") == len(sections) - 2  # every task, not the checks or the answers
+    assert "Gradescope's default policy would give **0 / 26** check points (embedded profile\\: stand-ins, not the homework" in text
     assert "/tmp/" not in text and "/root/" not in text  # no absolute paths from the run
 
 

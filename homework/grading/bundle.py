@@ -74,16 +74,18 @@ def read_folder(folder: Path, answered: Callable[[Path], int]) -> Bundle:
     records = [p for p in paths if is_record(p)]
     checks = [p for p in paths if p.name.endswith(CHECKS_SUFFIX)]
     manifest = next((p for p in sorted(paths, key=lambda p: _depth(p, folder)) if p.name == MANIFEST), None)
-    named = _from_manifest(manifest) if manifest else None
-    if named is not None:
-        return Bundle(folder, named, records, checks, f"named by {manifest.relative_to(folder)}")
+    note = ""
+    if manifest is not None:
+        named, note = _from_manifest(manifest)
+        if named is not None:
+            return Bundle(folder, named, records, checks, f"named by {manifest.relative_to(folder)}")
     yamls = sorted((p for p in paths if p.name.lower() in YAML_NAMES), key=lambda p: _depth(p, folder))
     if yamls:
-        return Bundle(folder, yamls[0], records, checks, "answers.yaml")
+        return Bundle(folder, yamls[0], records, checks, "answers.yaml" + note)
     writeups = [p for p in paths if p.suffix.lower() in WRITEUP_SUFFIXES and p.name.lower() not in ("readme.md", "readme.txt", "license.txt")]
     by_name = sorted((p for p in writeups if p.stem.lower() in ANSWER_STEMS), key=lambda p: _depth(p, folder))
     if by_name:
-        return Bundle(folder, by_name[0], records, checks, f"the answers file by its name ({by_name[0].name})")
+        return Bundle(folder, by_name[0], records, checks, f"the answers file by its name ({by_name[0].name})" + note)
     candidates = writeups or [p for p in paths if p.suffix.lower() in WRITEUP_SUFFIXES]  # a README is the last resort
     if candidates:
         counted = []
@@ -94,7 +96,7 @@ def read_folder(folder: Path, answered: Callable[[Path], int]) -> Bundle:
                 continue
         if counted:
             count, _, best = max(counted, key=lambda c: (c[0], c[1], -len(str(c[2]))))
-            return Bundle(folder, best, records, checks, f"the write-up answering the most questions ({count}: {best.name})")
+            return Bundle(folder, best, records, checks, f"the write-up answering the most questions ({count}: {best.name})" + note)
     formats = sorted({NOT_GRADABLE[p.suffix.lower()] for p in paths if p.suffix.lower() in NOT_GRADABLE})
     if formats:
         problem = f"the submission holds {' and '.join(formats)}, which cannot be graded automatically: {UPLOAD_INSTEAD}"
@@ -103,16 +105,16 @@ def read_folder(folder: Path, answered: Callable[[Path], int]) -> Bundle:
     return Bundle(folder, None, records, checks, "", problem)
 
 
-def _from_manifest(manifest: Path) -> Optional[Path]:
-    """The answers file a `hw5 submit` manifest names, when it is there; None to look by other means."""
+def _from_manifest(manifest: Path) -> Tuple[Optional[Path], str]:
+    """(the answers file a `hw5 submit` manifest names, "") when the manifest checks out (fields, sizes,
+    sha256 of every listed file); else (None, why it was not used) and the files are looked at instead."""
+    from ..submit import read_manifest
+
     try:
-        doc = json.loads(manifest.read_text(encoding="utf-8"))
-        entries = doc["files"]
-        names = [e["path"] for e in entries if isinstance(e, dict) and e.get("role") == "answers" and isinstance(e.get("path"), str)]
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
-    for name in names:
-        path = (manifest.parent / name).resolve()
-        if manifest.parent.resolve() in path.parents and path.is_file():
-            return path
-    return None
+        doc = read_manifest(manifest.parent)
+    except HomeworkError as exc:
+        return None, f" (manifest.json not used: {exc})"
+    for entry in doc["files"]:
+        if entry["role"] == "answers":
+            return manifest.parent / entry["path"], ""
+    return None, " (manifest.json names no answers file)"
