@@ -38,7 +38,7 @@ def grade_submission(path, rubric_path=DEFAULT_RUBRIC, record_path=None, record:
     others = list(rubric.questions.values())
     on_record = None  # the record's measurements, read once at the first answer that needs them
     for q in rubric.questions.values():
-        g = grade(q, answers.answers[q.id], others, answers.located.get(q.id, "text"))
+        g = grade(q, answers.answers[q.id], others, answers.notes.get(q.id, ()))
         if record is not None and g.answered:
             on_record = measured.values(record) if on_record is None else on_record
             flags = tuple(consistency.flags(q.id, g.answer, record, on_record))

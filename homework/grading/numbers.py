@@ -11,7 +11,10 @@ SCALES = {
     "million": 1e6, "millions": 1e6, "mil": 1e6, "mio": 1e6, "m": 1e6,
     "billion": 1e9, "bn": 1e9, "b": 1e9,
 }
-_NUM = r"\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?|\.\d+"
+# thousands grouped by commas, by (thin or no-break) spaces ("20 000", "14 000 000") or, two groups or more,
+# by dots ("14.197.122"); then plain and decimal numbers
+_NUM = (r"\d{1,3}(?:,\d{3})+(?:\.\d+)?(?![\d,])|\d{1,3}(?:[ \u00a0\u202f]\d{3})+(?![\d.,]?\d)|\d{1,3}(?:\.\d{3}){2,}(?![\d.])"
+        r"|\d+(?:\.\d+)?|\.\d+")
 _PATTERN = re.compile(
     rf"(?<![\w.])(?P<a>{_NUM})(?:\s*(?:-|–|to)\s*(?P<b>{_NUM}))?"
     rf"(?:\s*(?P<scale>thousand|millions?|mil|mio|billion|bn|k|m|b)\b)?"
@@ -55,6 +58,11 @@ def _unit(raw: Optional[str]) -> str:
     return ""
 
 
+def _value(said: str) -> float:
+    digits = re.sub(r"[,\u00a0\u202f ]", "", said)
+    return float(digits.replace(".", "")) if digits.count(".") > 1 else float(digits)
+
+
 def numbers(text: str) -> List[Number]:
     """Every number in `text`, with a range "21-22 thousand" giving both ends."""
     found = []
@@ -64,7 +72,7 @@ def numbers(text: str) -> List[Number]:
         unit = _unit(m.group("unit"))
         for key in ("a", "b"):
             if m.group(key):
-                found.append(Number(float(m.group(key).replace(",", "")) * scale, m.group(0).strip(), unit, m.start(key)))
+                found.append(Number(_value(m.group(key)) * scale, m.group(0).strip(), unit, m.start(key)))
     for m in _WORD_NUMBER.finditer(text):  # "fourteen million", "twenty-two thousand"
         if not (m.group("tens") or m.group("unit")):
             continue

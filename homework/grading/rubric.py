@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import yaml
 
@@ -35,6 +35,7 @@ MEASUREMENT_UNITS = ("%", "s", "ms", "min", "step", "x", "img/s")
 LONG_ANSWER_WORDS = 60
 VERY_LONG_ANSWER_WORDS = 1500
 LIST_FACTOR = 0.1  # a bare list of terms, or keywords of other questions, earns at most this share
+STUFFED_WORDS_PER_QUESTION = 10  # an answer carrying other questions' facts is stuffing when it has fewer words a question
 TERSE_CLAIMS = 0.75  # a list whose items are mostly claims ("14 million images") is a terse answer, not stuffing
 
 
@@ -46,14 +47,28 @@ _LOADED: Dict[tuple, "Rubric"] = {}
 
 
 @dataclass(frozen=True)
+class Misconception:
+    """A wrong claim a TA meets: said (and not excused by `unless` in its sentence), it cancels the
+    fact it contradicts; `caps` bounds the whole answer's score when the claim is the answer's core."""
+
+    pattern: str
+    says: str
+    unless: str = ""
+    caps: Optional[float] = None
+
+
+@dataclass(frozen=True)
 class Fact:
     id: str
     describe: str
     points: float
     match: Any
-    wrong: Tuple[Tuple[str, str], ...] = ()
+    wrong: Tuple["Misconception", ...] = ()
     exact: bool = False  # one right answer: "X or Y" next to it is a hedge
     partial: Any = None  # a weaker phrasing worth half the fact
+    about: str = ""  # whom the fact is about (MobileNet): said of `rival` instead, it is a misconception
+    rival: str = ""
+    rival_says: str = ""
 
 
 @dataclass(frozen=True)
@@ -63,6 +78,11 @@ class Question:
     facts: Tuple[Fact, ...]
     measured: bool = False
     continues: str = ""  # text that belongs to the question (a command line under it)
+    topic: Tuple[str, ...] = ()  # what an answer to it talks about: placement checks and re-numbering
+
+    def topic_score(self, text: str) -> int:
+        """How many of the question's topic patterns the text touches (0 .. len(topic))."""
+        return sum(1 for pattern in self.topic if _compiled(pattern).search(text))
 
     @property
     def points(self) -> float:
@@ -107,7 +127,10 @@ class Rubric:
                 raise RubricError(f"{where}: needs an integer id and a 'text'")
             specs = list(spec.get("facts") or []) + ([MEASURED_FACT] if spec.get("measured") else [])
             facts = tuple(_fact(f, f"{where}.facts[{i}]") for i, f in enumerate(specs))
-            questions[qid] = Question(qid, " ".join(spec["text"].split()), facts, bool(spec.get("measured")), spec.get("continues", ""))
+            topic = tuple(spec.get("topic") or ())
+            for pattern in topic:
+                _check_matcher(pattern, f"{where}.topic")
+            questions[qid] = Question(qid, " ".join(spec["text"].split()), facts, bool(spec.get("measured")), spec.get("continues", ""), topic)
         return cls(dict(sorted(questions.items())), str(path))
 
     @property
@@ -125,10 +148,21 @@ def _fact(spec: Any, where: str) -> Fact:
     for w in spec.get("wrong") or []:
         if not isinstance(w, dict) or not isinstance(w.get("pattern"), str) or not isinstance(w.get("says"), str):
             raise RubricError(f"{where}.wrong: each entry needs 'pattern' and 'says'")
-        _check_matcher(w["pattern"], where + ".wrong")
-        wrong.append((w["pattern"], w["says"]))
+        for key in ("pattern", "unless"):
+            if key in w:
+                _check_matcher(w[key], f"{where}.wrong.{key}")
+        caps = w.get("caps")
+        if caps is not None and (not isinstance(caps, (int, float)) or caps < 0):
+            raise RubricError(f"{where}.wrong: caps must be a number of points >= 0")
+        wrong.append(Misconception(w["pattern"], w["says"], w.get("unless", ""), None if caps is None else float(caps)))
+    for key in ("about", "rival"):
+        if spec.get(key):
+            _check_matcher(spec[key], f"{where}.{key}")
+    if bool(spec.get("about")) != bool(spec.get("rival")):
+        raise RubricError(f"{where}: 'about' and 'rival' go together")
     return Fact(spec["id"], spec.get("describe", spec["id"]), float(spec.get("points", 1)), spec["match"], tuple(wrong),
-                bool(spec.get("exact")), spec.get("partial"))
+                bool(spec.get("exact")), spec.get("partial"), spec.get("about", ""), spec.get("rival", ""),
+                spec.get("rival_says", f"it of {spec.get('rival', '')}"))
 
 
 def _check_matcher(m: Any, where: str) -> None:
@@ -309,8 +343,16 @@ def _hedges(fact: Fact, text: str, spans: List[Tuple[int, int]]) -> List[str]:
     return found
 
 
-def _fact_result(fact: Fact, text: str, nums: List[Number]) -> Tuple[float, List[str], List[str]]:
-    """(credit 0-1, quotes of what was found, contradictions quoted)."""
+@dataclass
+class _FactResult:
+    credit: float  # 0-1
+    quotes: List[str]
+    contradictions: List[str]  # quoted
+    numbers_only: bool = False  # every contradiction is a wrong number beside right words: half the fact stays
+    cap: Optional[float] = None  # a core misconception bounds the answer's score
+
+
+def _fact_result(fact: Fact, text: str, nums: List[Number]) -> _FactResult:
     ev = _Evidence()
     credit, spans = _match(fact.match, text, nums, ev)
     if credit < 0.5 and fact.partial is not None:
@@ -319,8 +361,17 @@ def _fact_result(fact: Fact, text: str, nums: List[Number]) -> Tuple[float, List
             credit, spans = max(credit, 0.5), part_spans
     spans = [s for s in spans if s]
     contradictions: List[str] = []
+    cap: Optional[float] = None
+    worded = False  # a contradiction in words, not a number
+    if fact.about and credit > 0:
+        said_of = _attributions(fact, text)
+        if said_of and all(who == "rival" for who, _ in said_of):
+            credit, spans = 0.0, []
+            start, end = said_of[0][1]
+            contradictions.append(f"says {fact.rival_says}: \"{T.quote(text, start, end)}\"")
+            worded = True
     for n, m in ev.near_misses:
-        if n.value in ev.used or not _near_ok(m, text, n) or T.negated(text, n.start):
+        if n.value in ev.used or not _near_ok(m, text, n) or T.negated(text, n.start) or _year(n):
             continue
         where = T.clause(text, n.start, n.start + len(n.text))
         if "unless" in m and _compiled(m["unless"]).search(where):
@@ -328,25 +379,80 @@ def _fact_result(fact: Fact, text: str, nums: List[Number]) -> Tuple[float, List
         tolerance = f" (+-{show(float(m['tolerance']))})" if m.get("tolerance") else ""
         contradictions.append(f"{show(n.value)} where {show(float(m['number']))}{tolerance} is expected: "
                               f"\"{T.quote(text, n.start, n.start + len(n.text))}\"")
-    for pattern, says in fact.wrong:
-        span = _search(pattern, text)
-        if span:
-            contradictions.append(f"says {says}: \"{T.quote(text, *span)}\"")
+    for wrong in fact.wrong:
+        span = _search(wrong.pattern, text)
+        if span and not (wrong.unless and _compiled(wrong.unless).search(_sentence(text, *span))):
+            contradictions.append(f"says {wrong.says}: \"{T.quote(text, *span)}\"")
+            worded = True
+            if wrong.caps is not None:
+                cap = wrong.caps if cap is None else min(cap, wrong.caps)
+    numbers_only = bool(contradictions) and not worded
     if fact.exact and credit > 0:
-        contradictions += _hedges(fact, text, spans)
+        hedged = _hedges(fact, text, spans)
+        contradictions += hedged
+        numbers_only = numbers_only and not hedged
     if credit > 0:
-        contradictions += _unsure(text, spans)
+        unsure = _unsure(text, spans)
+        contradictions += unsure
+        numbers_only = numbers_only and not unsure
     quotes = list(dict.fromkeys(T.quote(text, s, e) for s, e in spans[:3]))
-    return credit, quotes, list(dict.fromkeys(contradictions))
+    return _FactResult(credit, quotes, list(dict.fromkeys(contradictions)), numbers_only, cap)
+
+
+def _year(n: Number) -> bool:
+    """2012 in "ILSVRC-2012" or "in 2015": a year, not a count that could contradict a fact."""
+    return float(n.value).is_integer() and 1950 <= n.value <= 2035 and n.text.strip().isdigit()
+
+
+def _patterns(m: Any) -> List[str]:
+    if isinstance(m, str):
+        return [m]
+    if isinstance(m, dict) and ("any" in m or "all" in m):
+        return [p for item in m.get("any", m.get("all")) for p in _patterns(item)]
+    return []
+
+
+def _attributions(fact: Fact, text: str) -> List[Tuple[str, Tuple[int, int]]]:
+    """For each place the fact is said (and not negated): whether its sentence, or failing that the
+    text before it, names the fact's subject ("about") or its rival last. "It uses depthwise
+    separable convolutions" after "GoogLeNet ..." is said of GoogLeNet."""
+    about, rival = _compiled(fact.about), _compiled(fact.rival)
+    masked = _masked(text)
+    found = []
+    for pattern in _patterns(fact.match):
+        for m in _compiled(pattern).finditer(masked):
+            if m.end() == m.start() or T.negated(text, m.start()):
+                continue
+            sentence_start = max(0, m.start() - 300)
+            for b in _SENTENCE_END.finditer(text, sentence_start, m.start()):
+                sentence_start = b.end()
+            end_m = _SENTENCE_END.search(text, m.end(), min(len(text), m.end() + 300))
+            sentence_end = end_m.start() if end_m else min(len(text), m.end() + 300)
+            named = [(x.start(), "about") for x in about.finditer(text, sentence_start, sentence_end)]
+            named += [(x.start(), "rival") for x in rival.finditer(text, sentence_start, sentence_end)]
+            before = [n for n in named if n[0] <= m.start()]
+            if before:
+                who = max(before)[1]
+            elif named:
+                who = min(named)[1]
+            else:
+                earlier = [(x.start(), "about") for x in about.finditer(text, max(0, sentence_start - 400), sentence_start)]
+                earlier += [(x.start(), "rival") for x in rival.finditer(text, max(0, sentence_start - 400), sentence_start)]
+                who = max(earlier)[1] if earlier else "none"
+            found.append((who, (m.start(), m.end())))
+            if len(found) >= 20:
+                return found
+    return found
 
 
 def _half_steps(value: float) -> float:
     return round(value * 2) / 2
 
 
-def grade(question: Question, answer: str, others: Optional[List[Question]] = None, located_by: str = "text") -> QuestionGrade:
+def grade(question: Question, answer: str, others: Optional[List[Question]] = None, notes: Sequence[str] = ()) -> QuestionGrade:
     """Score one answer. `others` (the rest of the rubric) lets the grader see an answer that is
-    a copy of another question or a list of other questions' keywords."""
+    a copy of another question or a list of other questions' keywords; `notes` are the reader's
+    reasons for a TA to look (where the answer was found, its language)."""
     shown = T.visible(answer)
     text = " ".join(_drop_copied(shown, [question] + list(others or [])).split())
     if not text or not re.search(r"[A-Za-z0-9]", text):
@@ -357,13 +463,23 @@ def grade(question: Question, answer: str, others: Optional[List[Question]] = No
                              feedback, review=("copies a question's text",) if copied else ())
     nums = numbers(text)
     found, missing, contradictions, evidence = [], [], [], []
-    score, hedged_facts = 0.0, 0
+    score = 0.0
+    cap: Optional[float] = None
     for fact in question.facts:
-        credit, quotes, against = _fact_result(fact, text, nums)
+        result = _fact_result(fact, text, nums)
+        credit, quotes, against = result.credit, result.quotes, result.contradictions
         contradictions += against
+        if result.cap is not None:
+            cap = result.cap if cap is None else min(cap, result.cap)
+        if against and result.numbers_only and credit > 0:
+            # right words beside a wrong number ("ImageNet has 140 million images"): half the fact, as a TA marks it
+            found.append(fact.id)
+            evidence += [(fact.id, q) for q in quotes[:1]]
+            score += _half_steps(credit * fact.points / 2)
+            missing.append(fact.describe)
+            continue
         if against:
             missing.append(fact.describe)
-            hedged_facts += credit > 0
             continue
         if credit > 0:
             found.append(fact.id)
@@ -371,14 +487,13 @@ def grade(question: Question, answer: str, others: Optional[List[Question]] = No
             score += _half_steps(credit * fact.points) if credit < 1 else fact.points
         if credit < 1:
             missing.append(fact.describe)
-    score = min(score, question.points)
+    score = min(score, question.points, cap if cap is not None else question.points)
     review, factor, shape_note = _shape(question, text, others or [], score, bool(contradictions))
-    if hedged_facts or (contradictions and found):
-        review.append("facts and contradictions together")
+    if contradictions:
+        review.append("contradicts: " + "; ".join(contradictions[:2]))
     score = _half_steps(score * factor) if factor < 1 else score
     feedback = _feedback(score, question.points, missing, contradictions, evidence, shape_note)
-    if located_by != "text":
-        review.append(f"answer located by {located_by}")
+    review.extend(notes)
     confidence = round(max(0.2, 1.0 - 0.3 * len(review)), 2)
     return QuestionGrade(question.id, question.text, answer.strip(), score, question.points, tuple(found), tuple(missing),
                          tuple(dict.fromkeys(contradictions)), feedback, (), tuple(evidence), tuple(dict.fromkeys(review)), confidence)
@@ -398,7 +513,7 @@ def _shape(question: Question, text: str, others: List[Question], score: float,
         if claims < TERSE_CLAIMS or foreign or contradicted:
             return ["a list of terms, not sentences"], LIST_FACTOR, "a list of terms without sentences earns little"
         review.append("a terse list of phrases")
-    if len(foreign) >= 4:
+    if len(foreign) >= 4 and len(ws) < STUFFED_WORDS_PER_QUESTION * len(foreign):
         return ["keywords of other questions"], LIST_FACTOR, f"carries the keywords of {len(foreign)} other questions"
     q_words = {w for w in T.words(question.text) if w not in T.STOPWORDS and len(w) > 3}
     on_topic = len(q_words & set(ws)) >= 2

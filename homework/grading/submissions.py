@@ -1,15 +1,8 @@
-"""A student's answers, from answers/answers.yaml or from a free-form write-up.
-
-Write-ups come in many shapes (a numbered list with the question in bold and the answer
-after a dash; a bulleted question with the answer nested under it; a question line and a
-paragraph; questions as headings; typos in the copied question). The reader finds each
-question by its text, never by its position: every line is compared with every question
-text, the best unique matches become anchors, and an answer runs from its anchor to the
-next anchor or heading.
-"""
+"""A student's answers, from answers/answers.yaml, a Jupyter notebook or a free-form write-up
+(homework/grading/writeup.py reads where each answer is in a write-up). Keys of answers.yaml name
+their questions; answers that look shifted against their keys are flagged, never moved."""
 from __future__ import annotations
 
-import difflib
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,20 +11,9 @@ from typing import Dict, List, Optional, Tuple
 import yaml
 
 from ..errors import HomeworkError
-from . import inputs
+from . import inputs, writeup
 from . import text as T
-from .rubric import Question, Rubric
-
-MATCH_THRESHOLD = 0.72
-_MARKER = re.compile(
-    r"^\s*(?:#{1,6}\s*|>\s*|[-*+]\s+|\*\*|__|\*|_|`|\d{1,2}[.)]\s*|\(\d{1,2}\)\s*"
-    r"|(?:question|q)\s*\d{1,2}\s*[:.)-]?\s*|(?:question|q)\s*[:.-]\s*)",
-    re.IGNORECASE,
-)
-_LEAD_PUNCT = r"(?:[\s*_`?:.)\]|]+|[–—-]+(?=\s))*"  # a dash only when spaced: "--input_layer" is an answer
-_ANSWER_LEAD = re.compile(rf"^{_LEAD_PUNCT}(?:(?:answer|ans|a|response)\s*[:.–—-]+)?{_LEAD_PUNCT}", re.IGNORECASE)
-_PLACEHOLDERS = {"", "answer", "todo", "tbd", "n a", "na", "your answer", "your answer here", "answer here", "write your answer here", "tba"}
-_HEADING = re.compile(r"^\s*(#{1,6})\s")
+from .rubric import Rubric
 
 
 class AnswersError(HomeworkError):
@@ -45,7 +27,8 @@ class Answers:
     answers: Dict[int, str]  # every rubric question; "" when not answered
     student: str = ""
     where: Dict[int, int] = field(default_factory=dict)  # question id -> line number of its anchor (write-ups)
-    located: Dict[int, str] = field(default_factory=dict)  # question id -> "text", "numbering" or "paraphrase"
+    located: Dict[int, str] = field(default_factory=dict)  # question id -> "text", "label", "numbering ...", "paraphrase"
+    notes: Dict[int, Tuple[str, ...]] = field(default_factory=dict)  # question id -> placement / language review reasons
 
 
 def load(path, rubric: Rubric) -> Answers:
@@ -146,7 +129,14 @@ def load_answers_yaml(text: str, source: str, rubric: Rubric) -> Answers:
         if answer is not None and not isinstance(answer, str):
             raise AnswersError(f"{source}: answers.{key}.answer: must be text, got {type(answer).__name__}")
         answers[qid] = (answer or "").strip()
-    return Answers(source, "answers.yaml", answers, student.strip())
+    notes = {qid: writeup.content_notes(qid, text, rubric) for qid, text in answers.items()}
+    step = writeup.shifted_keys(answers, rubric)
+    if step:
+        for qid, text in answers.items():
+            if text:
+                notes[qid] = [f"placement: the answers look shifted by one key: most answers under Q(n) read like answers to "
+                              f"Q(n{step:+d})"] + notes[qid]
+    return Answers(source, "answers.yaml", answers, student.strip(), notes={q: tuple(n) for q, n in notes.items() if n})
 
 
 def _question_id(key) -> Optional[int]:
@@ -156,211 +146,8 @@ def _question_id(key) -> Optional[int]:
     return int(m.group(1)) if m else None
 
 
-def _norm(text: str) -> str:
-    return " ".join(re.sub(r"[^a-z0-9]+", " ", text.lower()).split())
-
-
-def _strip_markers(line: str) -> Tuple[int, str]:
-    """(offset, body): the line without list, heading, quote, emphasis and 'Question N:' markers."""
-    offset = 0
-    while True:
-        m = _MARKER.match(line, offset)
-        if not m or m.end() == offset:
-            return offset, line[offset:]
-        offset = m.end()
-
-
-def _content_words(text: str) -> set:
-    return {w for w in _norm(text).split() if len(w) > 2 and w not in T.STOPWORDS}
-
-
-_PAIRS: Dict[str, set] = {}
-
-
-def _pairs(normed: str, cache: bool = False) -> set:
-    """Adjacent word pairs (question texts are cached)."""
-    if normed in _PAIRS:
-        return _PAIRS[normed]
-    ws = normed.split()
-    pairs = set(zip(ws, ws[1:]))
-    if cache and len(_PAIRS) < 256:
-        _PAIRS[normed] = pairs
-    return pairs
-
-
-_QNORM: Dict[str, str] = {}
-
-
-def _similarity(question: str, body: str, q_words: Optional[set] = None, normed: Optional[str] = None,
-                pairs: Optional[set] = None) -> float:
-    if question not in _QNORM:
-        _QNORM[question] = _norm(question)
-    q, b = _QNORM[question], (normed if normed is not None else _norm(body))
-    if len(b) < min(15, len(q)):
-        return 0.0
-    if q_words is not None:  # cheap test first: difflib only where the question's word pairs recur
-        q_pairs, b_pairs = _pairs(q, cache=True), (pairs if pairs is not None else _pairs(b[: len(q) + 40]))
-        shared = len(q_pairs & b_pairs)
-        if shared < 2 or shared < 0.4 * min(len(q_pairs), len(b_pairs)):
-            return 0.0
-    score = 0.0
-    for a, c in ((q, b[: len(q) + 5]),) + (((q[: len(b)], b),) if 40 <= len(b) < len(q) else ()):  # or wrapped
-        matcher = difflib.SequenceMatcher(None, a, c, autojunk=False)
-        if matcher.real_quick_ratio() >= MATCH_THRESHOLD and matcher.quick_ratio() >= MATCH_THRESHOLD:
-            score = max(score, matcher.ratio())
-    return score
-
-
-def _question_end(question: str, body: str) -> int:
-    """Where the copied question ends inside `body` (the answer may follow on the same line)."""
-    window = body[: int(len(question) * 1.3) + 10].lower()
-    blocks = difflib.SequenceMatcher(None, question.lower(), window, autojunk=False).get_matching_blocks()
-    ends = [b + size for a, b, size in blocks if size >= 3]
-    return max(ends) if ends else 0
-
-
-def _belongs_to_question(line: str, question: Question) -> bool:
-    """A line that only continues the copied question (a wrapped tail, the command under Q13, a fence)."""
-    n = _norm(line)
-    if not n:
-        return True
-    for part in (question.text, question.continues):
-        p = _norm(part)
-        if p and len(n) >= 8:
-            m = difflib.SequenceMatcher(None, p, n, autojunk=False).find_longest_match(0, len(p), 0, len(n))
-            if m.size >= 0.85 * len(n):
-                return True
-    return False
-
-
-def _clean_answer(lines: List[str], question: Question) -> str:
-    kept = []
-    for line in lines:
-        if not kept and _belongs_to_question(line, question):
-            continue
-        body = _strip_markers(line)[1]
-        kept.append(_ANSWER_LEAD.sub("", body, count=1) if not kept else body)
-    text = "\n".join(l.rstrip() for l in kept).strip()
-    text = re.sub(r"^[ \t]*(```+|~~~+|-{3,}|\*{3,})[ \t]*$", "", text, flags=re.MULTILINE).strip()
-    return "" if _norm(text) in _PLACEHOLDERS or not re.search(r"[A-Za-z0-9]", text) else text
-
-
-_NUMBERED = re.compile(r"^[ \t]{0,3}(?:#{1,6}[ \t]*)?(?:\*\*|__)?(?:(?:question|q)[ \t]*)?(\d{1,2})[.):][ \t]+(.{0,400})", re.IGNORECASE)
-_TABLE_ROW = re.compile(r"^[ \t]{0,3}\|[ \t]*(?:\*\*|__)?(?:(?:question|q)[ \t]*)?(\d{1,2})(?:\*\*|__)?[ \t]*[.):]?[ \t]*\|(.*)$",
-                        re.IGNORECASE)
-_LABELLED = re.compile(r"^[ \t]{0,3}(?:#{1,6}[ \t]*)?(?:\*\*|__)?(?:question|q)[ \t]*(\d{1,2})\b[ \t]*[.):*_-]*[ \t]*$", re.IGNORECASE)
-PARAPHRASE_WORDS = 0.34  # share of the question's content words a paraphrased question line shares
-
-
-def _question_like(body: str) -> bool:
-    return "?" in body[:400] or body.lstrip().startswith(("**", "__"))
-
-
 def read_writeup(text: str, source: str, rubric: Rubric) -> Answers:
-    lines = T.visible(text).splitlines()
-    bodies = [_strip_markers(line[:2000]) for line in lines]
-    q_words = {q.id: _content_words(q.text) for q in rubric.questions.values()}
-    candidates = []
-    for index, (offset, body) in enumerate(bodies):
-        if len(body) < 15:
-            continue
-        normed = _norm(body[:2000])
-        pairs = _pairs(normed[:600])
-        for q in rubric.questions.values():
-            score = _similarity(q.text, body, q_words[q.id], normed, pairs)
-            if score >= MATCH_THRESHOLD:
-                candidates.append((score, q.id, index))
-    anchors: Dict[int, int] = {}
-    for score, qid, index in sorted(candidates, reverse=True):
-        if qid not in anchors and index not in anchors.values():
-            anchors[qid] = index
-    located = {qid: "text" for qid in anchors}
-    _anchor_by_structure(lines, bodies, rubric, q_words, anchors, located)
-    starts = sorted(anchors.values())
-    answers = {qid: "" for qid in rubric.questions}
-    for qid, index in anchors.items():
-        q = rubric.questions[qid]
-        body = bodies[index][1]
-        row = _TABLE_ROW.match(lines[index]) if located[qid] != "text" else None
-        if row:  # | 4 | the question | the answer |  or  | 4 | the answer |
-            cells = [c.strip() for c in row.group(2).split("|") if c.strip()]
-            same_line = cells[-1] if cells else ""
-        else:
-            same_line = body[_question_end(q.text, body):] if located[qid] == "text" else _after_question(body)
-        heading = _HEADING.match(lines[index])
-        following = [s for s in starts if s > index]
-        for j in range(index + 1, following[0] if following else len(lines)):
-            h = _HEADING.match(lines[j])
-            if h and (not heading or len(h.group(1)) <= len(heading.group(1))):
-                end = j
-                break
-        else:
-            end = following[0] if following else len(lines)
-        answers[qid] = _clean_answer([same_line] + lines[index + 1:end], q)
-    return Answers(source, "write-up", answers, _student(lines), dict(sorted(anchors.items())),
-                   {qid: located[qid] for qid in sorted(anchors)})
-
-
-def _after_question(body: str) -> str:
-    """What follows a paraphrased question on its line: after its '?', its bold end or a spaced dash."""
-    if not _question_like(body):
-        return body  # a numbered answer with no question on its line
-    for marker in ("?**", "**", "?__", "__", "?"):
-        i = body.find(marker, 2 if marker in ("**", "__") else 0)
-        if i >= 0:
-            return body[i + len(marker):]
-    return ""
-
-
-def _anchor_by_structure(lines, bodies, rubric: Rubric, q_words, anchors: Dict[int, int], located: Dict[int, str]) -> None:
-    """Questions not found by their text: a numbered line between the questions around it
-    ("4. **What is the difference between MobileNet and GoogLeNet?**"), or a question line that
-    shares many of the question's words, in the order of the homework."""
-    ids = sorted(rubric.questions)
-    candidates = [i for i, (_, body) in enumerate(bodies) if _LABELLED.match(lines[i]) or _TABLE_ROW.match(lines[i])
-                  or (len(body) >= 3 and (_NUMBERED.match(lines[i]) or _question_like(body)))]
-    words = {i: _content_words(bodies[i][1][:400]) for i in candidates}
-    numbered = [(i, int(m.group(1))) for i, m in ((i, _NUMBERED.match(lines[i])) for i in candidates) if m]
-    numbers = [n for _, n in numbered]
-    # answers numbered 1..13 without the questions: trust the numbering when it is the homework's own
-    # (increasing, covering most questions, and agreeing with every question found by its text)
-    bare_ok = (numbers == sorted(set(numbers)) and len(set(numbers) & set(ids)) >= len(ids) // 2
-               and all(anchors.get(n, i) == i for i, n in numbered if n in anchors or i in anchors.values())
-               and all(n == qid for qid, i in anchors.items() for j, n in numbered if j == i))
-
-    def window(qid: int):
-        before = [anchors[i] for i in ids if i < qid and i in anchors]
-        after = [anchors[i] for i in ids if i > qid and i in anchors]
-        return (max(before) if before else -1), (min(after) if after else len(lines))
-
-    for qid in ids:
-        if qid in anchors:
-            continue
-        lo, hi = window(qid)
-        taken = set(anchors.values())
-        best = None
-        for index in candidates:
-            if index <= lo or index >= hi or index in taken:
-                continue
-            m = _NUMBERED.match(lines[index])
-            label = _LABELLED.match(lines[index]) or _TABLE_ROW.match(lines[index])
-            body = bodies[index][1]
-            shared = len(q_words[qid] & words[index]) / max(1, len(q_words[qid]))
-            if label and int(label.group(1)) == qid:  # "## Question 4" on its own line
-                best = (index, "numbering")
-                break
-            if m and int(m.group(1)) == qid and (bare_ok or _question_like(body) or shared >= 0.2):
-                best = (index, "numbering")
-                break
-            if shared >= PARAPHRASE_WORDS and _question_like(body) and (best is None or best[1] != "numbering"):
-                best = best or (index, "paraphrase")
-        if best:
-            anchors[qid], located[qid] = best
-
-
-def _student(lines: List[str]) -> str:
-    for line in lines[:15]:
-        m = re.match(r"^[^\w\n]{0,10}(?:name|student|author)[^\w\n]{0,10}[:\-][ \t]*(.{1,200})", line[:300], re.IGNORECASE)
-        if m:
-            return m.group(1).strip(" \t*_#:-")
-    return ""
+    """A Markdown or plain-text write-up (homework/grading/writeup.py finds where each answer is)."""
+    reading = writeup.read(text, rubric)
+    return Answers(source, "write-up", reading.answers, writeup.student(T.visible(text).splitlines()), reading.where,
+                   reading.located, reading.notes)
