@@ -23,6 +23,7 @@ NVIDIA_INDEX = "https://developer.download.nvidia.com/compute/redist/jp/"  # hom
 class Dockerfile:
     path: Path
     args: Dict[str, str] = field(default_factory=dict)  # ARG defaults ("" when none)
+    base_template: str = ""  # the FROM image as written (${L4T_TAG} ...)
     base: str = ""  # the FROM image, build args at their defaults
     env: Dict[str, str] = field(default_factory=dict)
     runs: List[str] = field(default_factory=list)  # RUN commands, continuation lines joined
@@ -76,7 +77,8 @@ def read(path) -> Dockerfile:
             name, _, default = rest.partition("=")
             dockerfile.args[name] = shlex.split(default)[0] if default else ""
         elif word == "FROM":
-            dockerfile.base = dockerfile.expand(rest.split()[0])
+            dockerfile.base_template = rest.split()[0]
+            dockerfile.base = dockerfile.expand(dockerfile.base_template)
         elif word == "ENV":
             for pair in shlex.split(rest):
                 name, _, value = pair.partition("=")
