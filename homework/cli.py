@@ -69,6 +69,12 @@ def cmd_data(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_doctor(args: argparse.Namespace) -> int:
+    from . import doctor
+
+    return doctor.run()
+
+
 def _prepare(settings: Settings):
     from .prepare import prepare
 
@@ -298,6 +304,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("runs", nargs="+", help="run records (results/<label>.json) or pytest-benchmark files (.benchmarks/<label>/*.json)")
     p.add_argument("--baseline", help="device label to divide by (default the first run)")
     p.add_argument("-o", "--output", help="also write the table (Markdown) here")
+
+    command("doctor", cmd_doctor, "what this machine has and lacks for hw5 (Jetson, JetPack, TensorFlow, GPU), "
+                                  "with the command that installs each missing piece")
 
     p = command("data", cmd_data, "build the embedded data and stand-in modules into the cache (idempotent)")
     add_settings_flags(p)
