@@ -65,7 +65,9 @@ def settings_from(args: argparse.Namespace, with_sources: bool = False):
 
 
 def cmd_data(args: argparse.Namespace) -> int:
-    _print_steps(_prepare(settings_from(args)))
+    settings = settings_from(args)
+    require_tensorflow()
+    _print_steps(_prepare(settings))
     return 0
 
 
@@ -95,6 +97,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from .settings import inapplicable, write_handoff
 
     settings, sources = settings_from(args, with_sources=True)
+    require_tensorflow(hub=True)  # before pytest, which would report it as a collection error per checks file
     if settings.device_label is None:  # one label for the record, the checks and the benchmarks
         from .device import default_label
 
@@ -201,6 +204,7 @@ def cmd_retrain(args: argparse.Namespace) -> int:
     from .tasks.retrain import RetrainConfig, retrain
 
     settings = settings_from(args)
+    require_tensorflow()
     config = RetrainConfig(**{f.name: getattr(args, f.name) for f in dataclasses.fields(RetrainConfig)})
     (result,) = retrain([config], settings)
     if args.report_json:
@@ -215,6 +219,7 @@ def cmd_retrain(args: argparse.Namespace) -> int:
 
 
 def cmd_label_image(args: argparse.Namespace) -> int:
+    require_tensorflow()
     from .tasks.label_image import label_image, print_result
 
     names = ("graph", "labels", "image", "input_layer", "output_layer", "input_height", "input_width", "input_mean", "input_std")
@@ -253,6 +258,12 @@ def add_retrain_flags(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--print_misclassified_test_images", action="store_true", help="list misclassified test images")
     group.add_argument("--flip_left_right", action="store_true", help="flip half of the training images")
     parser.add_argument("--report_json", help="also write the run's measurements as JSON here (used by the CPU vs GPU check)")
+
+
+def require_tensorflow(hub: bool = False) -> None:
+    from .doctor import require_tensorflow as require
+
+    require(hub=hub)
 
 
 def _checks_dir() -> Path:
@@ -342,6 +353,14 @@ def main(argv: Optional[List[str]] = None) -> int:
         return args.func(args)
     except HomeworkError as exc:
         print(f"hw5: error: {exc}", file=sys.stderr)
+        return 2
+    except ImportError as exc:  # TensorFlow, TF Hub or tf_keras missing or broken: hw5 doctor says what to install
+        from .doctor import tensorflow_import_error
+
+        line = tensorflow_import_error(exc)
+        if line is None:
+            raise
+        print(f"hw5: error: {line}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(f"\nhw5: interrupted after {time.perf_counter() - started:.0f}s", file=sys.stderr)
