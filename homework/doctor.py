@@ -1,7 +1,8 @@
 """`hw5 doctor`: what this machine is, what hw5 still needs on it, and for each missing or wrong
 piece the command that fixes it for this JetPack (homework/platforms.py). It works without
 TensorFlow: TensorFlow is probed in a child process, so a missing or broken install is reported,
-never raised. `require_tensorflow` is the same knowledge for the commands that need TensorFlow."""
+never raised; it needs nothing beyond the standard library (python3 -m homework.doctor runs
+before hw5 is installed). `require_tensorflow` serves the commands that need TensorFlow."""
 from __future__ import annotations
 
 import importlib.util
@@ -101,8 +102,10 @@ def disk_free_mb(path: Path) -> Optional[int]:
 
 
 def _default_cache_dir() -> Path:
-    from .settings import default_cache_dir
-
+    try:  # settings needs PyYAML, which a board without hw5's dependencies may lack
+        from .settings import default_cache_dir
+    except ImportError:
+        return Path(os.environ.get("HW5_CACHE_DIR") or Path.home() / ".cache" / "hw5")
     return default_cache_dir()
 
 
@@ -344,3 +347,7 @@ def tensorflow_import_error(exc: ImportError) -> Optional[str]:
         return None
     what = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
     return f"{TENSORFLOW_PACKAGES[package]} does not import ({what}): run `hw5 doctor` to see what this machine lacks and how to install it"
+
+
+if __name__ == "__main__":  # python3 -m homework.doctor: before hw5 and its dependencies are installed
+    sys.exit(run())

@@ -153,15 +153,15 @@ def docker_build_command(release: Release) -> str:
 
 
 def markdown_table() -> str:
-    """The table for docs/jetson.md; an unconfirmed value carries a '?'."""
+    """The table for docs/jetson.md; an unconfirmed value carries a '?', indexes are named under NVIDIA_INDEX."""
     def cell(release: Release, field: str, text: str) -> str:
         return f"{text} ?" if field in release.unconfirmed and text else (text or "-")
 
-    lines = ["| JetPack | L4T | Python | CUDA | NVIDIA wheel index | TensorFlow | Keras | tf_keras | container base image |",
+    lines = ["| JetPack | L4T | Python | CUDA | wheel index | NVIDIA's TensorFlow | Keras | tf_keras | container base image |",
              "|---|---|---|---|---|---|---|---|---|"]
     for r in RELEASES:
         base = f"`{r.image}` (TF {r.image_tensorflow})" if r.image else "none: hw5 does not run there"
-        lines.append(f"| {r.jetpack} | r{r.l4t} | {r.python} | {cell(r, 'cuda', r.cuda)} | {cell(r, 'index', r.index)} | "
+        lines.append(f"| {r.jetpack} | r{r.l4t} | {r.python} | {cell(r, 'cuda', r.cuda)} | {cell(r, 'index', 'jp/' + r.index[len(NVIDIA_INDEX):])} | "
                      f"{cell(r, 'tensorflow', r.tensorflow)} | {r.keras_major} | {'needed' if r.needs_tf_keras else 'no'} | {base} |")
     return "\n".join(lines)
 

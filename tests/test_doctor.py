@@ -168,6 +168,15 @@ def test_doctor_runs_without_tensorflow_and_names_the_install(without_tensorflow
     assert "MISSING      TensorFlow" in done.stdout and "pip install" in done.stdout
 
 
+def test_doctor_needs_only_the_standard_library(tmp_path):
+    """python3 -m homework.doctor on a fresh board: no TensorFlow, no PyYAML, no psutil, nothing installed."""
+    (tmp_path / "sitecustomize.py").write_text(BLOCKER.replace('{"tensorflow", "tensorflow_hub", "tf_keras"}',
+                                                               '{"tensorflow", "tensorflow_hub", "tf_keras", "yaml", "psutil", "numpy", "jinja2"}'))
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), str(ROOT)])}
+    done = subprocess.run([sys.executable, "-m", "homework.doctor"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1 and "Traceback" not in done.stderr and "MISSING      TensorFlow" in done.stdout, done.stderr
+
+
 def test_an_import_error_inside_tensorflow_is_one_line_at_the_cli(monkeypatch, capsys):
     from homework import cli
 

@@ -1,5 +1,7 @@
 """The JetPack / L4T / TensorFlow table (homework/platforms.py): lookups and its own consistency."""
 import dataclasses
+import re
+from pathlib import Path
 
 import pytest
 
@@ -60,3 +62,15 @@ def test_markdown_table_has_a_line_per_release_and_marks_unconfirmed_values():
     table = platforms.markdown_table().splitlines()
     assert len(table) == 2 + len(RELEASES)
     assert "2.16.1+nv24.08 ?" in platforms.markdown_table()
+
+
+def test_docs_jetson_carries_the_table_and_only_its_commands():
+    text = (Path(__file__).resolve().parent.parent / "docs" / "jetson.md").read_text()
+    assert platforms.markdown_table() in text, "docs/jetson.md: paste python -m homework.platforms's table"
+    supported = [r for r in RELEASES if not r.unsupported]
+    commands = re.findall(r"python3 -m pip install --extra-index-url \S+ tensorflow==\S+", text)
+    assert commands and set(commands) <= {platforms.pip_install_tensorflow(r) for r in supported}
+    for package, version in re.findall(r"'(tensorflow-hub|tf-keras)==([^']+)'", text):
+        assert version in {r.hub if package == "tensorflow-hub" else r.tf_keras for r in supported}, (package, version)
+    builds = re.findall(r"docker build .+ \.$", text, re.MULTILINE)
+    assert builds and {b.strip() for b in builds} <= {platforms.docker_build_command(r) for r in supported}
