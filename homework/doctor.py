@@ -152,9 +152,13 @@ class _Machine:
         self.gpu_evidence = device.driver_gpu_evidence(str(host.root), host.run, host.which)
 
     def install_tensorflow(self, replace: bool = False) -> str:
+        """The command for this machine's TensorFlow ("" on a Jetson whose JetPack the table lacks:
+        PyPI's build would be the wrong advice there)."""
         if self.release:
             command = platforms.pip_install_tensorflow(self.release)
             return f"python3 -m pip uninstall -y tensorflow && {command}" if replace else command
+        if self.jetson:
+            return ""
         if self.host.machine in ("aarch64", "arm64"):  # pyproject.toml leaves TensorFlow out on aarch64
             return "python3 -m pip install tensorflow tf-keras tensorflow-hub"
         gpu = self.gpu_evidence and sys.platform.startswith("linux")
@@ -257,7 +261,7 @@ def _tensorflow_finding(machine: _Machine, probe: TensorFlowProbe) -> Finding:
         return Finding("TensorFlow", "wrong", f"installed but does not import: {probe.error}", machine.install_tensorflow(replace=bool(release)))
     if machine.jetson and not probe.nvidia_build:
         return Finding("TensorFlow", "wrong", f"{probe.version} is not NVIDIA's build (no +nv in its version): it has no CUDA for a Jetson, so everything runs on the CPU",
-                       machine.install_tensorflow(replace=True) if release else "")
+                       machine.install_tensorflow(replace=True))
     build = "NVIDIA's build" if probe.nvidia_build else ("built with CUDA" if probe.cuda_build else "a CPU-only build")
     if release and probe.version != release.tensorflow:
         build += f"; the table's for JetPack {release.jetpack} is {release.tensorflow}"
@@ -275,7 +279,7 @@ def _gpu_finding(machine: _Machine, probe: TensorFlowProbe) -> Finding:
         return Finding("GPU", "ok", f"{driver}; TensorFlow sees {', '.join(probe.gpus)}")
     if machine.jetson:
         if not probe.nvidia_build:
-            return Finding("GPU", "wrong", f"{driver}, TensorFlow does not: it is not NVIDIA's build", machine.install_tensorflow(replace=True) if release else "")
+            return Finding("GPU", "wrong", f"{driver}, TensorFlow does not: it is not NVIDIA's build", machine.install_tensorflow(replace=True))
         if release and probe.version != release.tensorflow:
             return Finding("GPU", "wrong", f"{driver}, NVIDIA's TensorFlow {probe.version} does not: it is built for another JetPack's CUDA",
                            machine.install_tensorflow(replace=True))

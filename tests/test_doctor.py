@@ -112,6 +112,13 @@ def test_jetpack4_is_unsupported_and_says_why(tmp_path):
     assert "TensorFlow" not in found  # no install command leads anywhere on that board
 
 
+def test_a_jetpack_the_table_does_not_know_gets_no_pypi_advice(tmp_path):
+    host = machine(tmp_path, model="NVIDIA Jetson AGX Thor Developer Kit", python="3.12.3", release="# R38 (release), REVISION: 2.0")
+    found, _, status = diagnose(host)
+    assert status == 1 and found["JetPack"].state == "warn" and "not in hw5's table" in found["JetPack"].detail
+    assert found["TensorFlow"].state == "missing" and found["TensorFlow"].fix == ""
+
+
 def test_low_memory_is_a_warning_not_a_failure(tmp_path):
     host = machine(tmp_path, arch="x86_64", memory_mb=900, tensorflow=TensorFlowProbe(installed=True, importable=True, version="2.15.1", keras="2.15.0"),
                    packages={"tensorflow-hub": "0.16.1"})
