@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 from typing import Callable, List, Optional
 
+from .doctor import require_tensorflow, tensorflow_import_error
 from .errors import HomeworkError
 from .settings import Settings
 
@@ -260,12 +261,6 @@ def add_retrain_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--report_json", help="also write the run's measurements as JSON here (used by the CPU vs GPU check)")
 
 
-def require_tensorflow(hub: bool = False) -> None:
-    from .doctor import require_tensorflow as require
-
-    require(hub=hub)
-
-
 def _checks_dir() -> Path:
     for candidate in (Path.cwd() / "checks", Path(__file__).resolve().parent.parent / "checks"):
         if (candidate / "conftest.py").is_file() or any(candidate.glob("test_*.py")):
@@ -355,8 +350,6 @@ def main(argv: Optional[List[str]] = None) -> int:
         print(f"hw5: error: {exc}", file=sys.stderr)
         return 2
     except ImportError as exc:  # TensorFlow, TF Hub or tf_keras missing or broken: hw5 doctor says what to install
-        from .doctor import tensorflow_import_error
-
         line = tensorflow_import_error(exc)
         if line is None:
             raise
