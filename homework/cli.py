@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 from typing import Callable, List, Optional
 
+from .doctor import require_tensorflow, tensorflow_import_error
 from .errors import HomeworkError
 from .settings import Settings
 
@@ -67,12 +68,20 @@ def settings_from(args: argparse.Namespace, with_sources: bool = False):
 def cmd_data(args: argparse.Namespace) -> int:
     from .prepare import failed
 
-    steps = _prepare(settings_from(args))
+    settings = settings_from(args)
+    require_tensorflow()
+    steps = _prepare(settings)
     _print_steps(steps)
     missing = failed(steps)
     if missing:
         raise HomeworkError(f"not ready: {', '.join(s.name for s in missing)}; each row above says why and how to place it by hand")
     return 0
+
+
+def cmd_doctor(args: argparse.Namespace) -> int:
+    from . import doctor
+
+    return doctor.run()
 
 
 def _prepare(settings: Settings):
@@ -96,6 +105,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from .settings import inapplicable, write_handoff
 
     settings, sources = settings_from(args, with_sources=True)
+    require_tensorflow(hub=True)  # before pytest, which would report it as a collection error per checks file
     if settings.device_label is None:  # one label for the record, the checks and the benchmarks
         from .device import default_label
 
@@ -216,6 +226,7 @@ def cmd_retrain(args: argparse.Namespace) -> int:
     from .tasks.retrain import RetrainConfig, retrain
 
     settings = settings_from(args)
+    require_tensorflow()
     config = RetrainConfig(**{f.name: getattr(args, f.name) for f in dataclasses.fields(RetrainConfig)})
     (result,) = retrain([config], settings)
     if args.report_json:
@@ -230,6 +241,7 @@ def cmd_retrain(args: argparse.Namespace) -> int:
 
 
 def cmd_label_image(args: argparse.Namespace) -> int:
+    require_tensorflow()
     from .tasks.label_image import label_image, print_result
 
     names = ("graph", "labels", "image", "input_layer", "output_layer", "input_height", "input_width", "input_mean", "input_std")
@@ -332,6 +344,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", help="also write the table (Markdown) here")
     p.add_argument("--mixed", action="store_true", help="show ratios between runs of different profiles or sizes too (marked)")
 
+    command("doctor", cmd_doctor, "what this machine has and lacks for hw5 (Jetson, JetPack, TensorFlow, GPU), "
+                                  "with the command that installs each missing piece")
+
     p = command("data", cmd_data, "put the data and modules into the cache: built (embedded profile) or fetched (real); idempotent")
     add_settings_flags(p)
 
@@ -366,6 +381,12 @@ def main(argv: Optional[List[str]] = None) -> int:
         return args.func(args)
     except HomeworkError as exc:
         print(f"hw5: error: {exc}", file=sys.stderr)
+        return 2
+    except ImportError as exc:  # TensorFlow, TF Hub or tf_keras missing or broken: hw5 doctor says what to install
+        line = tensorflow_import_error(exc)
+        if line is None:
+            raise
+        print(f"hw5: error: {line}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(f"\nhw5: interrupted after {time.perf_counter() - started:.0f}s", file=sys.stderr)

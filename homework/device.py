@@ -11,7 +11,7 @@ import subprocess
 import sys
 from functools import lru_cache
 from pathlib import Path
-from typing import Dict, List, Optional
+from typing import Callable, Dict, List, Optional
 
 UNAVAILABLE = "unavailable"
 
@@ -33,19 +33,21 @@ def requested_gpu_memory() -> int:
     return _gpu_memory_budget_mb
 
 
-def driver_gpu_evidence() -> List[str]:
+def driver_gpu_evidence(root: str = "/", run: Optional[Callable] = None, which: Optional[Callable] = None) -> List[str]:
     """What says the machine has an NVIDIA GPU, whatever TensorFlow sees: nvidia-smi, tegrastats,
-    the Tegra GPU device nodes, the desktop driver's /proc entry. Empty on a machine without one."""
+    the Tegra GPU device nodes, the desktop driver's /proc entry. Empty on a machine without one.
+    `root`, `run` and `which` stand in for the machine in hw5 doctor's tests."""
+    run, which = run or _run, which or shutil.which
     found = []
-    smi = _run(["nvidia-smi", "-L"])
+    smi = run(["nvidia-smi", "-L"])
     if smi:
         found.append(f"nvidia-smi lists {smi.splitlines()[0].strip()}")
-    if shutil.which("tegrastats"):
-        found.append(f"tegrastats at {shutil.which('tegrastats')}")
-    nodes = sorted(glob.glob("/dev/nvhost-*"))
+    if which("tegrastats"):
+        found.append(f"tegrastats at {which('tegrastats')}")
+    nodes = sorted(glob.glob(os.path.join(root, "dev/nvhost-*")))
     if nodes:
         found.append(f"{len(nodes)} /dev/nvhost-* device nodes")
-    if glob.glob("/proc/driver/nvidia/gpus/*"):
+    if glob.glob(os.path.join(root, "proc/driver/nvidia/gpus/*")):
         found.append("/proc/driver/nvidia/gpus")
     return found
 
@@ -76,8 +78,8 @@ def cpu_model() -> str:
     return platform.processor() or platform.machine() or UNAVAILABLE
 
 
-def jetson_model() -> Optional[str]:
-    model = _read("/proc/device-tree/model")
+def jetson_model(root: str = "/") -> Optional[str]:
+    model = _read(os.path.join(root, "proc/device-tree/model"))
     return model if model and "jetson" in model.lower() else None
 
 
