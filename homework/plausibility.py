@@ -21,7 +21,6 @@ from . import stats, verdicts
 COUNT_TOLERANCE = 1e-3  # an accuracy times its image count must be this close to a whole number
 RELATIVE = 1e-6  # recomputed means, spreads and curve end points (JSON keeps floats exactly)
 TIMING = 0.05  # throughput x seconds against the image count: 5% (timers start a little apart)
-GENERATED_NAME = re.compile(r"^[a-z]+_\d{4}\.jpg$")  # the generated trees' file names (daisy_0014.jpg)
 
 Problem = str
 Rule = Callable[[dict], Iterator[Problem]]
@@ -265,11 +264,6 @@ def _flags_follow_identities(record: dict) -> Iterator[Problem]:
     for where, identity, flagged in _inputs_named(record):
         if _is_stand_in(identity) and not flagged:
             yield f"{where}: '{identity[:80]}' is a stand-in, but its task says it is not"
-    inputs = _tasks(record).get("inputs")
-    if inputs and not inputs["provenance"]["flowers"]["stand_in"]:
-        sample = inputs["provenance"]["flowers"].get("sample") or []
-        if sample and all(GENERATED_NAME.match(name.rsplit("/", 1)[-1]) for name in sample):
-            yield "inputs.flowers: the files are named as the generated tree's (daisy_0001.jpg ...), but it is not called a stand-in"
 
 
 def _is_stand_in(identity: str) -> bool:

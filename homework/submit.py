@@ -17,25 +17,20 @@ permissions; report.pdf's dates fixed).
 from __future__ import annotations
 
 import io
-import re
 import tempfile
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence
+from typing import List, Optional, Sequence
 
 from . import __version__, files
 from .errors import HomeworkError
 
-FORMAT = "hw5 submission"
-FORMAT_VERSION = 1
-MANIFEST = "manifest.json"
-ROLES = ("answers", "record", "report_html", "report_pdf")
+from .grading.bundle import FORMAT, FORMAT_VERSION, MANIFEST, read_manifest  # noqa: F401  the format is defined where it is read
+
 ANSWER_SUFFIXES = (".yaml", ".yml", ".md", ".markdown", ".txt", ".ipynb")
 ZIP_TIME = (2020, 1, 1, 0, 0, 0)
 STAND_IN_WARNING = "stand-ins: earns no check points unless staff accept embedded runs"
-MAX_MANIFEST_BYTES = 1024 * 1024
-_SHA256 = re.compile(r"[0-9a-f]{64}")
 
 
 @dataclass(frozen=True)
@@ -148,88 +143,6 @@ def _zip(entries: Sequence[tuple]) -> bytes:
             info.compress_type = zipfile.ZIP_DEFLATED
             zf.writestr(info, data, compresslevel=6)
     return buffer.getvalue()
-
-
-# -- the reading side: the autograder calls this on /autograder/submission ------------------
-_FILE_FIELDS = {"path": str, "role": str, "bytes": int, "sha256": str}
-_ROLE_FIELDS: Dict[str, Dict[str, type]] = {"answers": {"kind": str}, "record": {"device_label": str, "profile": str},
-                                            "report_html": {}, "report_pdf": {}}
-
-
-def read_manifest(folder) -> dict:
-    """The submission's manifest.json, checked: its fields and types, one answers file, at least one record,
-    and every listed file present in `folder` with the listed size and sha256. One-line HomeworkError otherwise."""
-    from .grading import inputs
-
-    folder = Path(folder)
-    where = MANIFEST
-    if not (folder / MANIFEST).is_file():
-        raise HomeworkError(f"{MANIFEST}: not in the submission (upload the zip hw5 submit wrote, as it is)")
-    if (folder / MANIFEST).stat().st_size > MAX_MANIFEST_BYTES:
-        raise HomeworkError(f"{MANIFEST}: over {MAX_MANIFEST_BYTES:,} bytes")
-    doc = inputs.read_json(folder / MANIFEST, "submission manifest")
-    if not isinstance(doc, dict) or doc.get("format") != FORMAT:
-        raise HomeworkError(f"{where}: not an hw5 submission manifest (format must be '{FORMAT}')")
-    if doc.get("format_version") != FORMAT_VERSION or isinstance(doc.get("format_version"), bool):
-        raise HomeworkError(f"{where}: format_version {doc.get('format_version')!r} is not {FORMAT_VERSION}; "
-                            f"make the zip again with this hw5")
-    _typed(doc, {"hw5_version": str, "files": list, "notes": list}, where)
-    if not all(isinstance(n, str) for n in doc["notes"]):
-        raise HomeworkError(f"{where}: notes must be a list of text")
-    extra = set(doc) - {"format", "format_version", "hw5_version", "files", "notes"}
-    if extra:
-        raise HomeworkError(f"{where}: unknown field '{sorted(extra)[0]}'")
-    seen = set()
-    for i, entry in enumerate(doc["files"]):
-        at = f"{where}: files[{i}]"
-        if not isinstance(entry, dict):
-            raise HomeworkError(f"{at} must be an object")
-        _typed(entry, _FILE_FIELDS, at)
-        if entry["role"] not in ROLES:
-            raise HomeworkError(f"{at}.role '{entry['role'][:40]}' is not one of {', '.join(ROLES)}")
-        _typed(entry, _ROLE_FIELDS[entry["role"]], at)
-        unknown = set(entry) - set(_FILE_FIELDS) - set(_ROLE_FIELDS[entry["role"]])
-        if unknown:
-            raise HomeworkError(f"{at}: unknown field '{sorted(unknown)[0]}' for role {entry['role']}")
-        if entry["bytes"] < 0 or not _SHA256.fullmatch(entry["sha256"]):
-            raise HomeworkError(f"{at}: bytes must be >= 0 and sha256 64 lower-case hex digits")
-        name = entry["path"]
-        _check_file(folder, name, entry, at)
-        if name in seen:
-            raise HomeworkError(f"{at}: {name} is listed twice")
-        seen.add(name)
-    roles = [e["role"] for e in doc["files"]]
-    for role, low, high in (("answers", 1, 1), ("record", 1, None), ("report_html", 0, 1), ("report_pdf", 0, 1)):
-        count = roles.count(role)
-        if count < low or (high is not None and count > high):
-            wanted = f"exactly {low}" if low == high else (f"at least {low}" if high is None else f"at most {high}")
-            raise HomeworkError(f"{where}: lists {count} file(s) with role {role}; a submission has {wanted}")
-    return doc
-
-
-def _typed(obj: dict, fields: Dict[str, type], where: str) -> None:
-    for key, kind in fields.items():
-        value = obj.get(key)
-        if not isinstance(value, kind) or isinstance(value, bool):
-            raise HomeworkError(f"{where}.{key} missing or not {'text' if kind is str else kind.__name__}")
-
-
-def _check_file(folder: Path, name: str, entry: dict, at: str) -> None:
-    parts = name.split("/")
-    if name.startswith("/") or "\\" in name or any(p in ("", ".", "..") for p in parts) or ":" in parts[0]:
-        raise HomeworkError(f"{at}: path '{name[:80]}' must be relative, with / separators, inside the submission")
-    path = folder / name
-    try:
-        inside = path.resolve().relative_to(folder.resolve())
-    except ValueError:
-        inside = None
-    if inside is None or not path.is_file():
-        raise HomeworkError(f"{name}: listed in {MANIFEST} but not in the submission")
-    size = path.stat().st_size
-    if size != entry["bytes"]:
-        raise HomeworkError(f"{name}: {size:,} bytes, {MANIFEST} says {entry['bytes']:,} (changed after hw5 submit)")
-    if files.sha256_file(path) != entry["sha256"]:
-        raise HomeworkError(f"{name}: sha256 differs from {MANIFEST} (changed after hw5 submit)")
 
 
 # -- the command -----------------------------------------------------------------------------

@@ -1,6 +1,5 @@
 """Stand-in modules load through the same hub calls as the real handles, fine-tune, and the
 offline path never touches the network."""
-import dataclasses
 import shutil
 import time
 

@@ -7,7 +7,7 @@ import pytest
 
 from fabricated import edited, honest
 from homework import plausibility, stats, verdicts
-from homework.grading import evidence
+from homework.grading import evidence, gradescope
 
 FIXTURES = Path(__file__).parent / "fixtures"
 REAL = evidence.Policy()
@@ -91,9 +91,6 @@ INCONSISTENT = [
     ("steps not the settings'", _set("provenance/settings/training_steps", 4000), "trained 400 steps, the settings say 4000"),
     ("a profile its settings deny", _set("provenance/settings/profile", "real"), "its settings say real"),
     ("a stand-in called real", _set("tasks/transfer/provenance/module/stand_in", False), "is a stand-in, but its task says it is not"),
-    ("generated flowers called real", lambda r: r["tasks"].update(inputs={"task": "inputs", "stand_in": False, "metrics": {}, "timings": {}, "details": {}, "provenance": {
-        "mnist": {"source": "keras.datasets.mnist", "stand_in": False}, "modules": [],
-        "flowers": {"identity": "flower_photos", "stand_in": False, "sample": ["daisy/daisy_0001.jpg", "roses/roses_0002.jpg"]}}}), "named as the generated tree's"),
     ("a mangled task", _set("tasks/transfer/details", {}), "transfer: the record is missing or mangles a field"),
 ]
 
@@ -158,8 +155,8 @@ def test_what_each_forged_record_earns(name, base, change, policy, most, why):
     grade = evidence.grade_record(record, "results/pc.json", policy)
     assert grade.score <= most and (grade.score == most or most == 0), (grade.score, grade.refused)
     assert why in grade.refused, grade.refused
-    assert sum(t["score"] for t in grade.results()["tests"]) == grade.score
-    assert all(t["status"] == "failed" for t in grade.results()["tests"] if t["score"] < t["max_score"])
+    assert sum(t["score"] for t in gradescope.checks_part(grade)["tests"]) == grade.score
+    assert all(t["status"] == "failed" for t in gradescope.checks_part(grade)["tests"] if t["score"] < t["max_score"])
 
 
 def test_a_checks_file_claiming_more_changes_nothing_but_a_note():
@@ -169,14 +166,14 @@ def test_a_checks_file_claiming_more_changes_nothing_but_a_note():
                          {"name": "check bonus: 500 points", "status": "passed", "score": 500, "max_score": 500}]}
     forged = evidence.grade_record(record, "pc.json", claimed=claimed)
     assert forged.score == honest_grade.score == 24
-    assert len(forged.results()["tests"]) == len(verdicts.CHECKS)
+    assert len(gradescope.checks_part(forged)["tests"]) == len(verdicts.CHECKS)
     assert any("says mnist.challenger_beats_the_baseline passed; recomputed from the record it failed" in n for n in forged.notes)
     assert any("do not exist, ignored: bonus" in n for n in forged.notes)
 
 
 def test_no_record_earns_nothing_with_every_check_listed():
     grade = evidence.grade_record(None, "no run record submitted")
-    tests = grade.results()["tests"]
+    tests = gradescope.checks_part(grade)["tests"]
     assert grade.score == 0 and len(tests) == len(verdicts.CHECKS) and all(t["score"] == 0 for t in tests)
     assert sum(t["max_score"] for t in tests) == verdicts.total_weight()
 

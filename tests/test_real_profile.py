@@ -122,7 +122,7 @@ def test_real_profile_end_to_end_on_local_inputs(tmp_path, local):
     for module in record["tasks"]["inputs"]["provenance"]["modules"]:
         assert not module["stand_in"] and module["identity"] == f"local module: {local['hub_module']}"
     report = (tmp_path / "results" / "report.md").read_text()
-    assert "stand-in" not in report.lower()
+    assert "stand-in" not in report.lower(), [line for line in report.splitlines() if "stand-in" in line.lower()][:5]
     ran = {t["name"].split("::")[0] for t in checks["tests"]}
     assert ran == {f"checks/{p.name}" for p in (ROOT / "checks").glob("test_*.py")}
     offline = [t for t in checks["tests"] if any(w in t.get("output", "") for w in ("OfflineError", "cannot be reached", "download failed", "--own-images-dir"))]

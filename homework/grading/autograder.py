@@ -22,7 +22,7 @@ from typing import List, Optional
 from .. import verdicts
 from ..errors import HomeworkError
 from ..packaged import packaged_file
-from . import bundle, evidence
+from . import bundle, evidence, gradescope
 
 PACKAGE = Path(__file__).resolve().parents[1]  # homework/
 POLICY = "policy.json"
@@ -108,7 +108,7 @@ def _checks_part(found: bundle.Bundle, policy: evidence.Policy) -> dict:
         chosen = evidence.grade_record(None, why, policy)
     else:
         chosen = evidence.best(grades)
-    doc = chosen.results()
+    doc = gradescope.checks_part(chosen)
     for extra in unreadable[1 if not grades else 0:]:
         doc["output"] += f"\nrecord not read: {extra}"
     return doc
@@ -116,7 +116,7 @@ def _checks_part(found: bundle.Bundle, policy: evidence.Policy) -> dict:
 
 def run(root: Path) -> dict:
     """Grade root/submission into root/results/results.json; never leaves without writing it."""
-    from . import command, gradescope, grader
+    from . import grader
     from .rubric import Rubric
 
     started = time.perf_counter()
@@ -135,7 +135,7 @@ def run(root: Path) -> dict:
         doc = gradescope.results([], time.perf_counter() - started, f"Not graded: {exc}")
     except Exception as exc:  # a bug here must still give the student a results.json and staff a reason
         doc = gradescope.results([], time.perf_counter() - started, f"Not graded: internal error ({type(exc).__name__}: {exc})")
-    command.write_results(out, doc)
+    gradescope.write_results(out, doc)
     return doc
 
 

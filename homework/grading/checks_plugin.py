@@ -30,7 +30,7 @@ def record_path_for(checks_file: Path) -> Path:
 
 def checks_results(record: dict, source: str) -> dict:
     """The checks' part as Gradescope will score it, with the run it belongs to."""
-    doc = evidence.grade_record(record, source).results()
+    doc = gradescope.checks_part(evidence.grade_record(record, source))
     doc["extra_data"] = {"run_id": record["run_id"], "record": Path(source).name,
                          "recomputed": "from the record by homework/verdicts.py; grading recomputes it again"}
     return doc

@@ -10,57 +10,105 @@ import os
 import statistics
 import time
 from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, List
 
 from .. import files
 from ..errors import HomeworkError
 from ..progress import Progress
+from . import bundle, inputs
 
-SUFFIXES = (".md", ".markdown", ".txt", ".yaml", ".yml")
+SUFFIXES = (".md", ".markdown", ".txt", ".yaml", ".yml", ".ipynb")
 DEFAULT_OUT = Path("grades")
+METADATA = "submission_metadata.yml"  # Gradescope's export: submission_<id>/ folders and who submitted each
 
 
-def submissions_in(items: List[str]) -> List[Path]:
-    found: List[Path] = []
+@dataclass(frozen=True)
+class Submission:
+    name: str  # the results file's name: the folder or file stem
+    student: str  # who: Gradescope's submitters, else the folder or file stem
+    path: Path  # a student's folder (read as a bundle) or one file
+
+
+def submissions_in(items: List[str]) -> List[Submission]:
+    """One submission per student: each folder inside a class folder is one student's (its answers
+    chosen as Gradescope chooses them), each answers file lying loose at the top is one; a file
+    given by name is one. A Gradescope export names its students in submission_metadata.yml."""
+    found: List[Submission] = []
     for item in items:
         path = Path(item)
         if path.is_dir():
-            found += sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in SUFFIXES
-                            and not any(part.startswith(".") for part in p.relative_to(path).parts))
+            names = _gradescope_names(path / METADATA)
+            for child in sorted(path.iterdir()):
+                if child.name.startswith(".") or child.name == METADATA:
+                    continue
+                if child.is_dir():
+                    found.append(Submission(child.name, names.get(child.name, child.name), child))
+                elif child.suffix.lower() in SUFFIXES:
+                    found.append(Submission(child.stem, child.stem, child))
         elif path.exists():
-            found.append(path)
+            found.append(Submission(path.stem, path.stem, path))
         else:
             raise HomeworkError(f"{path}: submission not found")
     if not found:
-        raise HomeworkError(f"{', '.join(items)}: no submissions ({', '.join(SUFFIXES)}) found")
-    return found
+        raise HomeworkError(f"{', '.join(items)}: no submissions (student folders, or {', '.join(SUFFIXES)} files) found")
+    seen: Dict[str, int] = {}
+    unique = []
+    for sub in found:  # two items may hold a student of the same name: results files must not collide
+        seen[sub.name] = seen.get(sub.name, 0) + 1
+        unique.append(sub if seen[sub.name] == 1 else Submission(f"{sub.name}-{seen[sub.name]}", sub.student, sub.path))
+    return unique
 
 
-def _name(path: Path, roots: List[Path]) -> str:
-    for root in roots:
-        if root.is_dir():
-            try:
-                return "__".join(path.relative_to(root).with_suffix("").parts)
-            except ValueError:
-                continue
-    return path.stem
+def _gradescope_names(path: Path) -> Dict[str, str]:
+    """submission_<id> -> the submitters' names, from Gradescope's export metadata (empty when absent or unreadable)."""
+    if not path.is_file():
+        return {}
+    import yaml
+
+    try:
+        doc = yaml.safe_load(inputs.read_text(path, "Gradescope metadata", limit=20 * 1024 * 1024))
+    except (HomeworkError, yaml.YAMLError):
+        return {}
+    names = {}
+    for folder, entry in (doc or {}).items() if isinstance(doc, dict) else []:
+        submitters = entry.get(":submitters") or entry.get("submitters") or [] if isinstance(entry, dict) else []
+        people = [str(p.get(":name") or p.get("name") or p.get(":email") or "") for p in submitters if isinstance(p, dict)]
+        if any(people):
+            names[str(folder)] = ", ".join(p for p in people if p)
+    return names
 
 
 def _grade_one(job) -> Dict:
-    """In a worker process: grade one file, write its results.json; errors come back as one line."""
-    path, name, rubric_path, out_dir = job
-    from . import command, grader
+    """In a worker process: grade one submission (its answers, and its run record when there is one),
+    write its results.json; errors come back as one line."""
+    sub, rubric_path, out_dir = job
+    from . import evidence, gradescope, grader
+    from .rubric import Rubric
 
-    row: Dict = {"submission": str(path), "name": name}
+    row: Dict = {"submission": str(sub.path), "name": sub.name, "student": sub.student}
     try:
-        grades = grader.grade_submission(path, rubric_path)
+        rubric = Rubric.load(rubric_path)
+        checks = None
+        if sub.path.is_dir():
+            found = bundle.read_folder(sub.path, lambda p: grader.answered_count(p, rubric))
+            if found.answers is None:
+                raise HomeworkError(f"{sub.path}: {found.problem}")
+            answers_path, records = found.answers, found.records
+        else:
+            answers_path, records = sub.path, []
+        grades = grader.grade_submission(answers_path, rubric=rubric)
+        if records:
+            from . import schema
+
+            checks = gradescope.checks_part(evidence.best([evidence.grade_record(schema.read_record(r), str(r)) for r in records]))
     except HomeworkError as exc:
         row["error"] = str(exc)
         return row
-    results = Path(out_dir) / f"{name}.results.json"
-    command.write_results(results, grader.results_json(grades))
-    row.update(student=grades.submission.student, score=grades.score, max_score=grades.max_score,
+    gradescope.write_results(Path(out_dir) / f"{sub.name}.results.json", grader.results_json(grades, checks))
+    row.update(student=grades.submission.student or sub.student, score=grades.score, max_score=grades.max_score,
+               checks=checks["score"] if checks else "", answers=str(answers_path),
                questions={g.id: g.score for g in grades.questions},
                answered=sum(g.answered for g in grades.questions),
                review=[f"Q{g.id}: {'; '.join(g.review)}" for g in grades.questions if g.needs_review],
@@ -70,15 +118,14 @@ def _grade_one(job) -> Dict:
 
 def run(items: List[str], rubric_path, args: argparse.Namespace) -> int:
     started = time.perf_counter()
-    paths = submissions_in(items)
+    subs = submissions_in(items)
     out_dir = Path(getattr(args, "out_dir", None) or DEFAULT_OUT)
     if out_dir.exists() and not out_dir.is_dir():
         raise HomeworkError(f"{out_dir}: exists and is not a folder; give a folder for the class results")
-    if any(out_dir.resolve() in p.resolve().parents for p in paths):
+    if any(out_dir.resolve() == s.path.resolve() or out_dir.resolve() in s.path.resolve().parents for s in subs):
         raise HomeworkError(f"{out_dir}: holds submissions; write the class results to another folder")
     out_dir.mkdir(parents=True, exist_ok=True)
-    roots = [Path(i) for i in items]
-    jobs = [(p, _name(p, roots), str(rubric_path), str(out_dir)) for p in paths]
+    jobs = [(sub, str(rubric_path), str(out_dir)) for sub in subs]
     workers = max(1, min(getattr(args, "jobs", 0) or os.cpu_count() or 1, len(jobs)))
     progress = Progress("grading", len(jobs), unit="submissions")
     rows: List[Dict] = []
@@ -111,11 +158,13 @@ def class_csv(rows: List[Dict]) -> str:
     ids = sorted({q for r in rows for q in r.get("questions", {})})
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(["submission", "student", "score", "max_score", "answered"] + [f"Q{q}" for q in ids] + ["needs_review", "error"])
+    writer.writerow(["submission", "student", "score", "max_score", "answered", "checks"] + [f"Q{q}" for q in ids]
+                    + ["needs_review", "answers_file", "error"])
     for r in rows:
         qs = r.get("questions", {})
-        writer.writerow([r["name"], _cell(r.get("student", "")), r.get("score", ""), r.get("max_score", ""), r.get("answered", "")]
-                        + [qs.get(q, "") for q in ids] + [_cell(" | ".join(r.get("review", []))), _cell(r.get("error", ""))])
+        writer.writerow([_cell(r["name"]), _cell(r.get("student", "")), r.get("score", ""), r.get("max_score", ""), r.get("answered", ""),
+                         r.get("checks", "")] + [qs.get(q, "") for q in ids]
+                        + [_cell(" | ".join(r.get("review", []))), _cell(r.get("answers", "")), _cell(r.get("error", ""))])
     return buf.getvalue()
 
 
@@ -139,7 +188,7 @@ def _plot(rows: List[Dict], path: Path) -> None:
 
 
 def summary(rows: List[Dict], seconds: float, workers: int, plot_name: str) -> str:
-    from ..report import inline
+    from ..formats import inline
 
     graded = [r for r in rows if "score" in r]
     scores = [r["score"] for r in graded]

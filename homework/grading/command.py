@@ -6,7 +6,6 @@ import argparse
 from pathlib import Path
 from typing import Optional
 
-from .. import files
 from ..errors import HomeworkError
 from . import checks_plugin, evidence, gradescope, grader, inputs, schema
 
@@ -42,7 +41,7 @@ def _checks_for(args: argparse.Namespace, record: Optional[dict]) -> Optional[di
     policy = evidence.Policy(("real",) + tuple(p for p in (args.accept_profile or []) if p != "real"))
     beside = checks_plugin.checks_path(args.record)
     claimed = checks_plugin.read_checks(beside, record) if beside.exists() else None
-    return evidence.grade_record(record, str(args.record), policy, claimed).results()
+    return gradescope.checks_part(evidence.grade_record(record, str(args.record), policy, claimed))
 
 
 def grade_one(path, rubric_path, args: argparse.Namespace) -> int:
@@ -54,14 +53,9 @@ def grade_one(path, rubric_path, args: argparse.Namespace) -> int:
     print(grader.table(grades))
     if out is not None:
         checks = _checks_for(args, record)
-        write_results(out, grader.results_json(grades, checks))
+        gradescope.write_results(out, grader.results_json(grades, checks))
         print(f"hw5: wrote {out}" + (" (with the checks)" if checks else " (written answers only: --written-only)"))
     return 0
-
-
-def write_results(path, doc: dict) -> None:
-    """results.json, valid JSON whatever happened (no NaN or Infinity ever reaches it)."""
-    files.write_text(path, inputs.dumps(gradescope.validate(doc)))
 
 
 def output_arguments(p: argparse.ArgumentParser) -> None:

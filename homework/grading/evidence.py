@@ -1,4 +1,5 @@
-"""The homework checks' part of a grade, recomputed from a submitted run record under staff policy.
+"""The homework checks' part of a grade, recomputed from a submitted run record under staff policy
+(homework/grading/gradescope.py writes it as results.json tests).
 
 The list of checks and their weights come from homework/verdicts.py (shipped in the autograder),
 never from the submission. A record earns check points only when its profile is one the staff
@@ -16,7 +17,6 @@ from typing import List, Optional, Sequence, Tuple
 
 from .. import plausibility, verdicts
 from ..errors import HomeworkError
-from . import gradescope
 
 EMBEDDED_REASON = "embedded profile: stand-ins, not the homework"
 DEFAULT_PROFILES = ("real",)
@@ -54,24 +54,6 @@ class ChecksGrade:
     @property
     def score(self) -> float:
         return 0.0 if self.refused else sum(v.points for v in self.verdicts)
-
-    def tests(self) -> List[dict]:
-        out = []
-        for i, v in enumerate(self.verdicts, 1):
-            earned = 0.0 if self.refused else v.points
-            why = f"0 points: {self.refused}\n" if self.refused else ""
-            doc = gradescope.test(f"check {v.check}: {v.title}", f"C{i}", earned, v.weight, f"{why}{v.status}: {v.message}")
-            if self.refused or not v.passed:
-                doc["status"] = "failed"  # a check is passed only when its verdict passed and it counted
-            out.append(doc)
-        return out
-
-    def results(self) -> dict:
-        passed = sum(v.passed for v in self.verdicts)
-        head = (f"homework checks from {Path(self.source).name}: " +
-                (f"0 points ({self.refused})" if self.refused else f"{passed} of {len(self.verdicts)} passed, "
-                                                                    f"{self.score:g} / {verdicts.total_weight():g} points"))
-        return gradescope.results(self.tests(), 0.0, "\n".join([head, *self.notes]))
 
 
 def grade_record(record: Optional[dict], source: str, policy: Policy = Policy(), claimed: Optional[dict] = None) -> ChecksGrade:

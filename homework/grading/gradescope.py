@@ -6,6 +6,7 @@ max_score, status ("passed" | "failed"), output, visibility.
 """
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Iterable, List
 
 from ..errors import HomeworkError
@@ -31,6 +32,26 @@ def question_test(g: QuestionGrade) -> dict:
     if g.needs_review:
         doc["tags"] = ["needs review"]
     return doc
+
+
+def checks_part(grade) -> dict:
+    """The homework checks' part of results.json from an evidence.ChecksGrade: one test per check,
+    passed only when its verdict passed and the record counted."""
+    from .. import verdicts
+
+    tests = []
+    for i, v in enumerate(grade.verdicts, 1):
+        earned = 0.0 if grade.refused else v.points
+        why = f"0 points: {grade.refused}\n" if grade.refused else ""
+        doc = test(f"check {v.check}: {v.title}", f"C{i}", earned, v.weight, f"{why}{v.status}: {v.message}")
+        if grade.refused or not v.passed:
+            doc["status"] = "failed"
+        tests.append(doc)
+    passed = sum(v.passed for v in grade.verdicts)
+    head = (f"homework checks from {Path(grade.source).name}: " +
+            (f"0 points ({grade.refused})" if grade.refused else f"{passed} of {len(grade.verdicts)} passed, "
+                                                                  f"{grade.score:g} / {verdicts.total_weight():g} points"))
+    return results(tests, 0.0, "\n".join([head, *grade.notes]))
 
 
 def test(name: str, number: str, score: float, max_score: float, output: str) -> dict:
@@ -68,10 +89,26 @@ def validate(doc: dict, source: str = "results.json") -> dict:
 
 
 def read(path) -> dict:
-    """A results document written earlier (the checks' part): one schema (fields, finite numbers, ranges)."""
+    """A results document written earlier (a checks file): the fields, finite numbers, and scores in [0, max_score]."""
     from . import inputs, schema
 
-    return schema.check_results(inputs.read_json(path, "checks results"), str(path))
+    source = str(path)
+    doc = validate(inputs.read_json(path, "checks results"), source)
+    schema.check_numbers(doc, source)
+    for i, t in enumerate(doc["tests"]):
+        if t["max_score"] < 0:
+            raise HomeworkError(f"{source}: tests[{i}].max_score must be >= 0")
+        if not 0 <= t["score"] <= t["max_score"]:
+            raise HomeworkError(f"{source}: tests[{i}].score {t['score']:g} is outside [0, max_score {t['max_score']:g}]")
+    return doc
+
+
+def write_results(path, doc: dict) -> None:
+    """results.json, valid JSON whatever happened (no NaN or Infinity ever reaches it)."""
+    from .. import files
+    from . import inputs
+
+    files.write_text(path, inputs.dumps(validate(doc)))
 
 
 def merge(*parts: dict) -> dict:

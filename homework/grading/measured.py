@@ -37,12 +37,12 @@ class Evidence:
 
 
 def _formatters():
-    from .. import report
+    from .. import formats
 
     def text(value) -> str:
-        return report.record_inline(report.basenames(value))
+        return formats.record_inline(formats.basenames(value))
 
-    return report.pct, report.secs, report.num, text
+    return formats.pct, formats.secs, formats.num, text
 
 
 def _safe(fn: Callable, value) -> str:

@@ -66,7 +66,7 @@ def _value(said: str) -> float:
 def numbers(text: str) -> List[Number]:
     """Every number in `text`, with a range "21-22 thousand" giving both ends."""
     found = []
-    text = _BY.sub(lambda m: m.group(1) + " " * (len(m.group(0)) - 1), text)  # "299x299": two numbers, not a ratio
+    text = _BY.sub(lambda m: m.group(1) + ";" * (len(m.group(0)) - 1), text)  # "299x299": two numbers, not a ratio
     for m in _PATTERN.finditer(text):
         scale = SCALES[m.group("scale").lower()] if m.group("scale") else 1.0
         unit = _unit(m.group("unit"))

@@ -373,6 +373,8 @@ def _fact_result(fact: Fact, text: str, nums: List[Number]) -> _FactResult:
     for n, m in ev.near_misses:
         if n.value in ev.used or not _near_ok(m, text, n) or T.negated(text, n.start) or _year(n):
             continue
+        if fact.about and _said_of(_compiled(fact.about), _compiled(fact.rival), text, n.start, n.start + len(n.text)) == "rival":
+            continue  # GoogLeNet's 6.8M parameters do not contradict MobileNet's 4M
         where = T.clause(text, n.start, n.start + len(n.text))
         if "unless" in m and _compiled(m["unless"]).search(where):
             continue
@@ -423,26 +425,30 @@ def _attributions(fact: Fact, text: str) -> List[Tuple[str, Tuple[int, int]]]:
         for m in _compiled(pattern).finditer(masked):
             if m.end() == m.start() or T.negated(text, m.start()):
                 continue
-            sentence_start = max(0, m.start() - 300)
-            for b in _SENTENCE_END.finditer(text, sentence_start, m.start()):
-                sentence_start = b.end()
-            end_m = _SENTENCE_END.search(text, m.end(), min(len(text), m.end() + 300))
-            sentence_end = end_m.start() if end_m else min(len(text), m.end() + 300)
-            named = [(x.start(), "about") for x in about.finditer(text, sentence_start, sentence_end)]
-            named += [(x.start(), "rival") for x in rival.finditer(text, sentence_start, sentence_end)]
-            before = [n for n in named if n[0] <= m.start()]
-            if before:
-                who = max(before)[1]
-            elif named:
-                who = min(named)[1]
-            else:
-                earlier = [(x.start(), "about") for x in about.finditer(text, max(0, sentence_start - 400), sentence_start)]
-                earlier += [(x.start(), "rival") for x in rival.finditer(text, max(0, sentence_start - 400), sentence_start)]
-                who = max(earlier)[1] if earlier else "none"
-            found.append((who, (m.start(), m.end())))
+            found.append((_said_of(about, rival, text, m.start(), m.end()), (m.start(), m.end())))
             if len(found) >= 20:
                 return found
     return found
+
+
+def _said_of(about: re.Pattern, rival: re.Pattern, text: str, start: int, end: int) -> str:
+    """"about", "rival" or "none": whom the words at text[start:end] are said of: the subject named
+    last before them in their sentence (else first after them in it), else the one named last before."""
+    sentence_start = max(0, start - 300)
+    for b in _SENTENCE_END.finditer(text, sentence_start, start):
+        sentence_start = b.end()
+    end_m = _SENTENCE_END.search(text, end, min(len(text), end + 300))
+    sentence_end = end_m.start() if end_m else min(len(text), end + 300)
+    named = [(x.start(), "about") for x in about.finditer(text, sentence_start, sentence_end)]
+    named += [(x.start(), "rival") for x in rival.finditer(text, sentence_start, sentence_end)]
+    before = [n for n in named if n[0] <= start]
+    if before:
+        return max(before)[1]
+    if named:
+        return min(named)[1]
+    earlier = [(x.start(), "about") for x in about.finditer(text, max(0, sentence_start - 400), sentence_start)]
+    earlier += [(x.start(), "rival") for x in rival.finditer(text, max(0, sentence_start - 400), sentence_start)]
+    return max(earlier)[1] if earlier else "none"
 
 
 def _half_steps(value: float) -> float:

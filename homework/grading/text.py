@@ -1,9 +1,10 @@
 """What an answer says, as a reader sees it: visible text only, clauses, negation, and
 whether the answer is prose or a bare list of terms.
 
-Every pattern here is linear in the input (no nested unbounded repeats), and hidden
-markup (HTML comments, hidden elements, link-reference comments, zero-width and bidi
-control characters) is removed before anything is matched.
+Every pattern here is linear in the input (no nested unbounded repeats), and what a reader
+does not see as prose is removed before anything is matched: HTML comments, tags and their
+attributes, hidden elements, link targets and titles, link definitions, images and their alt
+text, bare web addresses, zero-width and bidi control characters.
 """
 from __future__ import annotations
 
@@ -15,7 +16,10 @@ _HIDDEN_OPEN = re.compile(
     r"|opacity\s*:\s*0(?![.\d]*[1-9])|aria-hidden\s*=\s*[\"']?true|(?<![\w-])color\s*[:=]\s*[\"']?(?:white|transparent|#fff(?:fff)?\b))[^<>]{0,500}>", re.IGNORECASE)
 _SCRIPT_OPEN = re.compile(r"<(script|style|template|noscript)\b[^<>]{0,500}>", re.IGNORECASE)
 _TAG = re.compile(r"</?[A-Za-z][^<>]{0,500}>")
-_LINK_COMMENT = re.compile(r"^[ \t]{0,3}\[[^\]\n]{0,200}\]:[ \t]*(?:#|<>)[^\n]*$", re.MULTILINE)
+_LINK_DEFINITION = re.compile(r"^[ \t]{0,3}\[[^\]\n]{0,200}\]:[^\n]*$", re.MULTILINE)  # [ref]: target "title": not shown
+_IMAGE = re.compile(r"!\[[^\]\n]{0,500}\]\([^)\n]{0,2000}\)|!\[[^\]\n]{0,500}\]\[[^\]\n]{0,200}\]")  # alt text is no answer
+_LINK = re.compile(r"\[([^\]\n]{0,500})\]\([^)\n]{0,2000}\)")  # [shown](target "title"): only what is shown
+_URL = re.compile(r"<?\b(?:https?://|www\.)[^\s<>]{1,2000}>?", re.IGNORECASE)  # an address is not prose
 # zero-width, soft hyphen, bidi embeddings/overrides/isolates, BOM
 _INVISIBLE = re.compile("[\u00ad\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -58,8 +62,11 @@ def visible(text: str) -> str:
     text = _cut(text, "<!--", "-->")
     text = _cut_elements(text, _SCRIPT_OPEN)
     text = _cut_elements(text, _HIDDEN_OPEN)
-    text = _LINK_COMMENT.sub("", text)
-    return _TAG.sub(" ", text)
+    text = _LINK_DEFINITION.sub("", text)
+    text = _IMAGE.sub(" ", text)
+    text = _LINK.sub(r"\1", text)
+    text = _TAG.sub(" ", text)
+    return _URL.sub(" ", text)
 
 
 # -- clauses and negation ---------------------------------------------------------------

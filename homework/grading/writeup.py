@@ -281,7 +281,22 @@ def _answer(lines, anchor: Anchor, stops: Set[int], fenced, question: Question) 
             end = j
             break
     first = lines[anchor.line][anchor.start:] if anchor.how != "paraphrase" else ""
+    if anchor.how != "text":
+        first = after_question(first)
     return clean_answer([first] + lines[anchor.line + 1:end], question)
+
+
+def after_question(body: str) -> str:
+    """What follows a question in the student's own words on its line ("4. **How do they differ?** - ..."):
+    after its '?' or its bold end; the whole line when it asks nothing."""
+    head = body[:400]
+    if "?" not in head and not head.lstrip().startswith(("**", "__")):
+        return body
+    for marker in ("?**", "?__", "**", "__", "?"):
+        i = body.find(marker, 2 if marker in ("**", "__") else 0)
+        if 0 <= i < 400:
+            return body[i + len(marker):]
+    return body
 
 
 def _is_anchor_line(index: int, stops: Set[int], lines) -> bool:

@@ -3,7 +3,7 @@ and the statistics the checks compare accuracies with."""
 from __future__ import annotations
 
 import time
-from typing import List, Optional, Sequence
+from typing import List, Optional
 
 import numpy as np
 
