@@ -18,7 +18,7 @@ FULL = [2, 3, 3, 4, 2, 2, 3, 3, 3, 2, 3, 3, 3]
 
 @pytest.mark.parametrize("name, expected", [
     ("numbered_bold_dash.md", FULL),
-    ("nested_bullets.md", [2, 3, 1, 3, 2, 2, 3, 3, 3, 2, 3, 1, 3]),  # "Inception is bigger": the deeper/heavier fact
+    ("nested_bullets.md", [2, 3, 1, 2.5, 2, 2, 3, 3, 3, 2, 3, 1, 3]),  # "Inception is bigger": half the deeper/heavier fact, as the TAs mark it
     ("question_then_paragraph.txt", FULL[:12] + [2]),
     ("headings.md", FULL),
     ("typos_in_questions.md", FULL),

@@ -350,6 +350,7 @@ class _FactResult:
     contradictions: List[str]  # quoted
     numbers_only: bool = False  # every contradiction is a wrong number beside right words: half the fact stays
     cap: Optional[float] = None  # a core misconception bounds the answer's score
+    swapped: bool = False  # said of the rival subject, not of its own
 
 
 def _fact_result(fact: Fact, text: str, nums: List[Number]) -> _FactResult:
@@ -362,14 +363,14 @@ def _fact_result(fact: Fact, text: str, nums: List[Number]) -> _FactResult:
     spans = [s for s in spans if s]
     contradictions: List[str] = []
     cap: Optional[float] = None
-    worded = False  # a contradiction in words, not a number
+    worded = swapped = False  # a contradiction in words (not a number); the fact said of the rival
     if fact.about and credit > 0:
         said_of = _attributions(fact, text)
         if said_of and all(who == "rival" for who, _ in said_of):
             credit, spans = 0.0, []
             start, end = said_of[0][1]
             contradictions.append(f"says {fact.rival_says}: \"{T.quote(text, start, end)}\"")
-            worded = True
+            worded = swapped = True
     for n, m in ev.near_misses:
         if n.value in ev.used or not _near_ok(m, text, n) or T.negated(text, n.start) or _year(n):
             continue
@@ -398,7 +399,7 @@ def _fact_result(fact: Fact, text: str, nums: List[Number]) -> _FactResult:
         contradictions += unsure
         numbers_only = numbers_only and not unsure
     quotes = list(dict.fromkeys(T.quote(text, s, e) for s, e in spans[:3]))
-    return _FactResult(credit, quotes, list(dict.fromkeys(contradictions)), numbers_only, cap)
+    return _FactResult(credit, quotes, list(dict.fromkeys(contradictions)), numbers_only, cap, swapped)
 
 
 def _year(n: Number) -> bool:
@@ -471,12 +472,14 @@ def grade(question: Question, answer: str, others: Optional[List[Question]] = No
     found, missing, contradictions, evidence = [], [], [], []
     score = 0.0
     cap: Optional[float] = None
+    swapped = 0
     for fact in question.facts:
         result = _fact_result(fact, text, nums)
         credit, quotes, against = result.credit, result.quotes, result.contradictions
         contradictions += against
         if result.cap is not None:
             cap = result.cap if cap is None else min(cap, result.cap)
+        swapped += result.swapped
         if against and result.numbers_only and credit > 0:
             # right words beside a wrong number ("ImageNet has 140 million images"): half the fact, as a TA marks it
             found.append(fact.id)
@@ -493,6 +496,8 @@ def grade(question: Question, answer: str, others: Optional[List[Question]] = No
             score += _half_steps(credit * fact.points) if credit < 1 else fact.points
         if credit < 1:
             missing.append(fact.describe)
+    if swapped >= 2:  # two facts said of the wrong subject: the answer has the architectures the wrong way round
+        cap = 0.0
     score = min(score, question.points, cap if cap is not None else question.points)
     review, factor, shape_note = _shape(question, text, others or [], score, bool(contradictions))
     if contradictions:
