@@ -98,8 +98,20 @@ PLOTS = {
 
 
 def draw_all(record: dict, dpi: int = 100) -> Dict[str, bytes]:
-    """Every plot whose task is in the record; name -> PNG bytes."""
-    return {name: png(draw(record["tasks"][task]), dpi) for name, (task, draw) in PLOTS.items() if task in record["tasks"]}
+    """Every plot whose task is in the record; name -> PNG bytes. A task entry that cannot be drawn
+    (hand-edited, from an older harness) is one line naming it, never a traceback."""
+    drawn = {}
+    for name, (task, draw) in PLOTS.items():
+        if task not in record["tasks"]:
+            continue
+        try:
+            drawn[name] = png(draw(record["tasks"][task]), dpi)
+        except (KeyError, IndexError, TypeError, ValueError, AttributeError, ZeroDivisionError) as exc:
+            from .errors import HomeworkError
+
+            raise HomeworkError(f"record {record.get('device_label', '?')}: tasks.{task} cannot be plotted "
+                                f"({type(exc).__name__}: {' '.join(str(exc).split())[:120]})") from None
+    return drawn
 
 
 def make_all(record: dict, folder: Path) -> Dict[str, Path]:

@@ -82,7 +82,8 @@ def prepare(records: Sequence[dict], answers: Answers, rubric: Rubric, baseline:
 def fill(env: jinja2.Environment, template: str, context: dict, record: dict) -> str:
     try:
         return env.get_template(template).render(**context)
-    except jinja2.UndefinedError as exc:  # StrictUndefined: a missing value stops the report, never a blank
+    except (jinja2.UndefinedError, TypeError, ValueError, KeyError, ZeroDivisionError, AttributeError) as exc:
+        # StrictUndefined: a missing value stops the report, never a blank; a value of the wrong kind too
         raise HomeworkError(f"record {visible_codes(record['device_label'])}: the report needs a value it lacks ({exc})") from exc
 
 

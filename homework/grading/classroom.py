@@ -107,7 +107,8 @@ def _grade_one(job) -> Dict:
         row["error"] = str(exc)
         return row
     gradescope.write_results(Path(out_dir) / f"{sub.name}.results.json", grader.results_json(grades, checks))
-    row.update(student=grades.submission.student or sub.student, score=grades.score, max_score=grades.max_score,
+    named = sub.student if sub.student != sub.name else ""  # Gradescope's submitters, when its export names them
+    row.update(student=named or grades.submission.student or sub.student, score=grades.score, max_score=grades.max_score,
                checks=checks["score"] if checks else "", answers=str(answers_path),
                questions={g.id: g.score for g in grades.questions},
                answered=sum(g.answered for g in grades.questions),

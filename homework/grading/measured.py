@@ -60,7 +60,7 @@ def evidence(record: dict) -> Dict[int, Evidence]:
         else:
             try:
                 _BUILDERS[qid](tasks, ev)
-            except (KeyError, TypeError, AttributeError, IndexError, ValueError) as exc:
+            except (KeyError, TypeError, AttributeError, IndexError, ValueError, ZeroDivisionError) as exc:
                 # a record from an older hw5, or edited by hand: nothing from it, and say so
                 ev.lines, ev.values, ev.not_run = [], [], None
                 ev.unreadable = f"{type(exc).__name__}: {exc}"

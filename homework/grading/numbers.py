@@ -71,8 +71,8 @@ def numbers(text: str) -> List[Number]:
         scale = SCALES[m.group("scale").lower()] if m.group("scale") else 1.0
         unit = _unit(m.group("unit"))
         for key in ("a", "b"):
-            if m.group(key):
-                found.append(Number(_value(m.group(key)) * scale, m.group(0).strip(), unit, m.start(key)))
+            if m.group(key):  # each end of a range "21-22 thousand" spans from itself to the range's end
+                found.append(Number(_value(m.group(key)) * scale, text[m.start(key):m.end()].strip(), unit, m.start(key)))
     for m in _WORD_NUMBER.finditer(text):  # "fourteen million", "twenty-two thousand"
         if not (m.group("tens") or m.group("unit")):
             continue

@@ -213,7 +213,9 @@ _COMPILED: Dict[str, re.Pattern] = {}
 
 def _compiled(pattern: str) -> re.Pattern:
     if pattern not in _COMPILED:
-        bounded = rf"(?<!\w)(?:{pattern})(?!\w)" if pattern[:1].isalnum() or pattern[-1:].isalnum() else pattern
+        # answers are searched with their decimal points masked (see _masked): "\." in a pattern means either
+        body = pattern.replace("\\.", "[.\u00b7]")
+        bounded = rf"(?<!\w)(?:{body})(?!\w)" if pattern[:1].isalnum() or pattern[-1:].isalnum() else body
         _COMPILED[pattern] = re.compile(bounded, re.IGNORECASE)
     return _COMPILED[pattern]
 
