@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Tuple
 
 import yaml
 
@@ -12,7 +12,13 @@ from ..errors import HomeworkError
 from . import inputs
 from .rubric import Rubric, grade
 
-DEFAULT_SET = Path(__file__).resolve().parents[2] / "tests" / "calibration" / "answers.yaml"
+CALIBRATION = Path(__file__).resolve().parents[2] / "tests" / "calibration"
+DEFAULT_SET = CALIBRATION / "answers.yaml"
+WRITEUPS = CALIBRATION / "writeups"  # whole write-ups, dev/ and heldout/, scored by two TAs (ta1.yaml, ta2.yaml)
+MAX_WRITEUP_MAE = 0.35  # per answered question, on write-ups the grader was not tuned on
+MAX_TOTAL_ERROR = 3.6  # of 36, for any write-up
+MAX_FLAGGED = 0.30  # aims: at most this share of answered questions flagged for review ...
+MAX_CONFIDENT_MAE = 0.25  # ... and the confident ones within this of the TAs
 MAX_MAE = 0.35
 MAX_GAMED_SHARE = 0.10  # stuffed, copied or hidden answers: at most this share of their points
 GAMED = ("keyword_stuffed", "copied", "hidden")
@@ -153,3 +159,102 @@ def _writeups(rubric: Rubric, cases: List[Case]) -> List[WriteUp]:
                 missed = sum(1 for g in grades.questions if not g.answered and g.id in chosen and chosen[g.id].ta > 0)
                 out.append(WriteUp(shape, sum(c.ta for c in chosen.values()), grades.score, missed))
     return out
+
+
+# -- whole write-ups scored by TAs ------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Scored:
+    writeup: str
+    question: int
+    ta: float  # the TAs' mean
+    answered: bool  # by either TA's reading
+    score: float
+    max_score: float
+    review: bool
+
+
+@dataclass(frozen=True)
+class WriteupAgreement:
+    split: str
+    scored: List[Scored]
+
+    @property
+    def answered(self) -> List[Scored]:
+        return [s for s in self.scored if s.answered]
+
+    @property
+    def mae(self) -> float:
+        return sum(abs(s.score - s.ta) for s in self.answered) / max(1, len(self.answered))
+
+    def totals(self) -> Dict[str, Tuple[float, float]]:
+        out: Dict[str, Tuple[float, float]] = {}
+        for s in self.scored:
+            grader_total, ta_total = out.get(s.writeup, (0.0, 0.0))
+            out[s.writeup] = (grader_total + s.score, ta_total + s.ta)
+        return out
+
+    @property
+    def max_total_error(self) -> float:
+        return max(abs(g - t) for g, t in self.totals().values())
+
+    @property
+    def flagged(self) -> float:
+        return sum(s.review for s in self.answered) / max(1, len(self.answered))
+
+    @property
+    def confident_mae(self) -> float:
+        confident = [s for s in self.answered if not s.review]
+        return sum(abs(s.score - s.ta) for s in confident) / max(1, len(confident))
+
+    @property
+    def wrong_unflagged(self) -> List[Scored]:
+        """Answers a TA gave under half their points that the grader gave at least half, with no flag."""
+        return [s for s in self.answered if s.ta < s.max_score / 2 <= s.score and not s.review]
+
+    @property
+    def passes(self) -> bool:
+        return self.mae <= MAX_WRITEUP_MAE and self.max_total_error <= MAX_TOTAL_ERROR
+
+    def table(self) -> str:
+        rows = [f"whole write-ups, {self.split} ({len(self.totals())} write-ups, {len(self.answered)} answered questions):"]
+        for name, (g, t) in sorted(self.totals().items()):
+            rows.append(f"  {name}: grader {g:g}, TAs {t:g} ({g - t:+g})")
+        rows.append(f"  MAE {self.mae:.3f} per answered question (bar {MAX_WRITEUP_MAE}); largest total error "
+                    f"{self.max_total_error:g} of 36 (bar {MAX_TOTAL_ERROR}): {'PASS' if self.passes else 'FAIL'}")
+        rows.append(f"  flagged for review {self.flagged:.0%} (aim <= {MAX_FLAGGED:.0%}); MAE among confident answers "
+                    f"{self.confident_mae:.3f} (aim <= {MAX_CONFIDENT_MAE}); wrong answers at half points or more without a flag: "
+                    f"{len(self.wrong_unflagged)}")
+        return "\n".join(rows)
+
+
+def ta_scores(folder: Path = WRITEUPS) -> Dict[str, Dict[int, Tuple[float, bool]]]:
+    """write-up stem -> question -> (the TAs' mean points, answered by either TA's reading)."""
+    sheets = []
+    for name in ("ta1.yaml", "ta2.yaml"):
+        doc = yaml.safe_load(inputs.read_text(folder / name, "TA scores"))
+        if not isinstance(doc, dict):
+            raise HomeworkError(f"{folder / name}: needs a mapping of write-up -> question -> points")
+        sheets.append(doc)
+    out: Dict[str, Dict[int, Tuple[float, bool]]] = {}
+    for stem in sheets[0]:
+        out[stem] = {int(q): (sum(float(sheet[stem][q]["points"]) for sheet in sheets) / len(sheets),
+                              any(bool(sheet[stem][q]["answered"]) for sheet in sheets)) for q in sheets[0][stem]}
+    return out
+
+
+def writeups(rubric_path, split: str, folder: Path = WRITEUPS) -> WriteupAgreement:
+    """Grade every write-up of `split` (dev or heldout) and set each question beside the TAs' mean."""
+    from . import grader
+
+    rubric = Rubric.load(rubric_path)
+    tas = ta_scores(folder)
+    scored = []
+    for path in sorted((folder / split).iterdir()):
+        if path.suffix.lower() not in (".md", ".txt", ".markdown", ".yaml", ".ipynb"):
+            continue
+        grades = grader.grade_submission(path, rubric=rubric)
+        for g in grades.questions:
+            ta, answered = tas[path.stem][g.id]
+            scored.append(Scored(path.stem, g.id, ta, answered, g.score, g.max_score, g.needs_review))
+    return WriteupAgreement(split, scored)

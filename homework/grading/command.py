@@ -16,7 +16,13 @@ def run(args: argparse.Namespace, rubric_path: str) -> int:
 
         report = calibration.run(rubric_path, getattr(args, "calibration_set", None))
         print(report.table())
-        return 0 if report.passes else 1
+        passes = report.passes
+        if not getattr(args, "calibration_set", None):  # the TA-scored whole write-ups too
+            for split in ("dev", "heldout"):
+                agreement = calibration.writeups(rubric_path, split)
+                print(agreement.table())
+                passes = passes and agreement.passes
+        return 0 if passes else 1
     submissions = list(args.submission or [])
     if not submissions:
         raise HomeworkError("hw5 grade: give a submission (answers.yaml or a write-up), a folder of them, or --calibrate")

@@ -35,6 +35,7 @@ MEASUREMENT_UNITS = ("%", "s", "ms", "min", "step", "x", "img/s")
 LONG_ANSWER_WORDS = 60
 VERY_LONG_ANSWER_WORDS = 1500
 LIST_FACTOR = 0.1  # a bare list of terms, or keywords of other questions, earns at most this share
+MISPLACED_SHARE = 1 / 3  # an answer that reads like another question's earns at most this share (TAs gave 0.25-0.42)
 STUFFED_WORDS_PER_QUESTION = 10  # an answer carrying other questions' facts is stuffing when it has fewer words a question
 TERSE_CLAIMS = 0.75  # a list whose items are mostly claims ("14 million images") is a terse answer, not stuffing
 
@@ -250,6 +251,7 @@ class _Evidence:
 
 
 _COUNTED = re.compile(r"[\s\w,.-]{0,12}?\b(images?|photos?|pictures?|pics|classes|class|categor\w*|synsets?|labels?|layers?|"
+                      r"validation|val|test|testing|training|"
                       r"parameters?|weights?|steps?|epochs?|seconds?|minutes?|pixels?|nodes?|units?|neurons?|flops)\b", re.IGNORECASE)
 
 
@@ -301,6 +303,7 @@ _ANTONYMS = {"slower": "faster", "faster": "slower", "higher": "lower", "lower":
 
 
 HEDGE_REACH = 40  # characters between a fact and the words that make it uncertain
+_ABOUT_WHAT = re.compile(r"\s+(?:about|whether|if|how|why|what|on)\b", re.IGNORECASE)
 
 
 def _sentence(text: str, start: int, end: int) -> str:
@@ -319,7 +322,8 @@ def _unsure(text: str, spans: List[Tuple[int, int]]) -> List[str]:
         offset = text.find(sentence, max(0, start - 400))
         near = [m for m in _UNSURE.finditer(sentence)  # "either X or Y" hedges what lies inside it
                 if m.start() + offset - (0 if m.group(0).lower().startswith("either") else HEDGE_REACH) <= end
-                and m.end() + offset + (0 if m.group(0).lower().startswith("either") else HEDGE_REACH) >= start]
+                and m.end() + offset + (0 if m.group(0).lower().startswith("either") else HEDGE_REACH) >= start
+                and not (_ABOUT_WHAT.match(sentence, m.end()) and m.start() + offset >= end)]  # "not sure about X" hedges X, not what came before
         if near:
             found.append(f"hedges: \"{' '.join(sentence.split()).strip(' .,;:')[:140]}\"")
         else:
@@ -378,8 +382,8 @@ def _fact_result(fact: Fact, text: str, nums: List[Number]) -> _FactResult:
             continue
         if fact.about and _said_of(_compiled(fact.about), _compiled(fact.rival), text, n.start, n.start + len(n.text)) == "rival":
             continue  # GoogLeNet's 6.8M parameters do not contradict MobileNet's 4M
-        where = T.clause(text, n.start, n.start + len(n.text))
-        if "unless" in m and _compiled(m["unless"]).search(where):
+        label = text[max(0, n.start - 30):n.start]  # "--input_mean=" before 128: the number is something else
+        if "unless" in m and _compiled(m["unless"]).search(label):
             continue
         tolerance = f" (+-{show(float(m['tolerance']))})" if m.get("tolerance") else ""
         contradictions.append(f"{show(n.value)} where {show(float(m['number']))}{tolerance} is expected: "
@@ -500,6 +504,8 @@ def grade(question: Question, answer: str, others: Optional[List[Question]] = No
             missing.append(fact.describe)
     if swapped >= 2:  # two facts said of the wrong subject: the answer has the architectures the wrong way round
         cap = 0.0
+    if any(note.startswith("placement:") for note in notes):  # it answers another question: little of it answers this one
+        cap = min(cap if cap is not None else question.points, _half_steps(question.points * MISPLACED_SHARE))
     score = min(score, question.points, cap if cap is not None else question.points)
     review, factor, shape_note = _shape(question, text, others or [], score, bool(contradictions))
     if contradictions:

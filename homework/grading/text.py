@@ -73,8 +73,9 @@ def visible(text: str) -> str:
 _BOUNDARY = re.compile(r"[;!?\n()\[\]]|\.(?!\d)|,\s*(?:but|while|whereas|although|however)\b|\bbut\b|\bwhereas\b|\bwhile\b",
                        re.IGNORECASE)
 NEGATION = re.compile(r"\b(?:not|no|never|without|neither|nor|cannot|none|hardly|barely|isn't|aren't|wasn't|weren't|"
-                      r"doesn't|don't|didn't|won't|can't|couldn't|shouldn't|wouldn't|lack\w*|fail\w* to)\b|n't\b",
-                      re.IGNORECASE)
+                      r"doesn't|don't|didn't|won't|can't|couldn't|shouldn't|wouldn't|lack\w*|fail\w* to|"
+                      r"isnt|arent|wasnt|werent|doesnt|dont|didnt|wont|cant|couldnt|shouldnt|wouldnt|havent|hasnt)\b|n[’']t\b",
+                      re.IGNORECASE)  # typed without the apostrophe too ("weights dont get updated")
 _NOT_NEGATION = re.compile(r"\b(?:not only|no longer than|no doubt|not just|whether or not|no matter)\b", re.IGNORECASE)
 
 

@@ -76,21 +76,26 @@ def read(text: str, rubric: Rubric) -> Reading:
     notes: Dict[int, List[str]] = {}
     taken: Set[int] = set()
 
-    def place(anchor: Anchor) -> None:
-        if anchor.qid in questions and anchor.qid not in anchors and anchor.line not in taken:
+    def place(anchor: Anchor, reserved: Set[int] = frozenset()) -> None:
+        if anchor.qid in questions and anchor.qid not in anchors and anchor.line not in taken | reserved:
             anchors[anchor.qid] = anchor
             taken.add(anchor.line)
 
     by_text = _text_anchors(lines, fenced, questions)
     labels = _label_anchors(lines, fenced, questions)
+    empty = [a for a in by_text if a.how != "text"]  # a copied question with no answer under it (the pasted handout)
     for anchor in by_text:
         label = next((a for a in labels if a.line == anchor.line), None)
         if label is not None and label.qid != anchor.qid:
             notes.setdefault(anchor.qid, []).append(f"labelled Q{label.qid} but copies question {anchor.qid}'s text")
-        place(anchor)
+        if anchor not in empty:
+            place(anchor)
+    copied = {a.line for a in empty}  # a line that copies a question's text is that question's, whatever its number
     for anchor in labels:
-        place(anchor)
+        place(anchor, copied)
     for anchor in _numbered_anchors(lines, fenced, questions, anchors):
+        place(anchor, copied)
+    for anchor in empty:  # the question is there but unanswered, unless a label or the numbering found its answer
         place(anchor)
     if len(anchors) < 3 or all(a.how == "text" for a in anchors.values()):
         for anchor in _paraphrase_anchors(lines, fenced, questions, anchors):
@@ -144,11 +149,26 @@ def _text_anchors(lines, fenced, questions: Dict[int, Question]) -> List[Anchor]
             score = similarity(q.text, body, q_words[qid], normed, pairs)
             if score >= MATCH_THRESHOLD:
                 candidates.append((score, qid, index, offset + question_end(q.text, body)))
+    # A question's text may be there twice: the handout pasted at the top, then the answers. The copy
+    # followed by an answer (before the next question line or heading) is the anchor.
+    question_lines = {index for _, _, index, _ in candidates}
+
+    def answered(index: int, start: int) -> bool:
+        said = [lines[index][start:]]
+        for j in range(index + 1, len(lines)):
+            if j in question_lines or (not fenced[j] and _HEADING.match(lines[j])):
+                break
+            said.append(lines[j])
+            if len(said) > 40:
+                break
+        return len(content_words(" ".join(said))) >= 3
+
     chosen: List[Anchor] = []
     used_q, used_line = set(), set()
-    for score, qid, index, start in sorted(candidates, key=lambda c: (-c[0], c[2])):
+    for score, qid, index, start in sorted(candidates, key=lambda c: (-answered(c[2], c[3]), -c[0], c[2])):
         if qid not in used_q and index not in used_line:
-            chosen.append(Anchor(index, qid, start, "text", _heading_level(lines[index])))
+            how = "text" if answered(index, start) else "text, nothing under it"
+            chosen.append(Anchor(index, qid, start, how, _heading_level(lines[index])))
             used_q.add(qid)
             used_line.add(index)
     return chosen
