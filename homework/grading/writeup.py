@@ -6,7 +6,8 @@ numbering (a list 1-13, or sections that begin with "1. Introduction", so that q
 section 3). The reader finds three kinds of anchors and trusts them in this order:
 
 1. a question's text (or a close paraphrase) on a line: the answer is to that question;
-2. a label naming a question ("Q4", "Question 4"): the student says which question it answers;
+2. a label naming a question or its answer ("Q4", "Question 4", "A4.", "Answer 4:"): the student says
+   which question it answers;
 3. the write-up's own numbering (the list or heading style whose numbers run in order longest):
    its numbers are the questions' when the content agrees; when the content fits the numbers
    shifted by k (an introduction first), the answers are placed by content, and each says so.
@@ -40,6 +41,10 @@ _LABEL = re.compile(
     r"^[ \t>]*(?:[-*+][ \t]+)?(?:#{1,6}[ \t]*)?(?:\*\*|__|\*|_)?[ \t]*"
     r"(?:q|question|quest[aã]o|pregunta|frage|domanda)[ \t]*(?:#|n[o°º]\.?)?[ \t]*(\d{1,2})(?!\d|\.\d)"
     r"(?:[ \t]*\([^()\n]{0,40}\))?[ \t]*(?:\*\*|__|\*|_)?[ \t]*[.:)\]–—-]*[ \t]*(?:\*\*|__|\*|_)?", re.IGNORECASE)
+_ANSWER_LABEL = re.compile(  # "A1.", "Ans 1:", "Answer to Q1 -": the student labels the answer, not the question
+    r"^[ \t>]*(?:[-*+][ \t]+)?(?:#{1,6}[ \t]*)?(?:\*\*|__|\*|_)?[ \t]*"
+    r"(?:[ar](\d{1,2})[ \t]*[.:)]|(?:ans|answer|answers|respuesta|resposta)[ \t]*(?:to[ \t]*)?(?:q(?:uestion)?[ \t]*)?#?[ \t]*"
+    r"(\d{1,2})(?!\d|\.\d)[ \t]*[.:)\]–—-]*)[ \t]*(?:\*\*|__|\*|_)?", re.IGNORECASE)
 _NUMBERED = re.compile(r"^(?P<indent>[ \t]*)(?P<hash>#{1,6}[ \t]*)?(?P<bold>\*\*|__)?[ \t]*\(?(?P<n>\d{1,2})"
                        r"(?:[.):](?:\*\*|__)?(?=\s|$)|(?(hash)(?=[ \t]+[A-Za-z])|(?!)))")
 _TABLE_ROW = re.compile(r"^[ \t]{0,3}\|[ \t]*(?:\*\*|__)?(?:(?:question|q)[ \t]*)?(\d{1,2})(?:\*\*|__)?[ \t]*[.):]?[ \t]*\|(.*)$", re.IGNORECASE)
@@ -180,10 +185,10 @@ def _label_anchors(lines, fenced, questions) -> List[Anchor]:
     for index, line in enumerate(lines):
         if fenced[index]:
             continue
-        m = _LABEL.match(line) or _TABLE_ROW.match(line)
+        m = _LABEL.match(line) or _ANSWER_LABEL.match(line) or _TABLE_ROW.match(line)
         if not m:
             continue
-        qid = int(m.group(1))
+        qid = int(m.group(1) or m.group(2)) if m.re is _ANSWER_LABEL else int(m.group(1))
         if qid in questions and qid not in seen:
             start = m.start(2) if m.re is _TABLE_ROW else m.end()
             found.append(Anchor(index, qid, start, "label", _heading_level(line)))
