@@ -72,14 +72,14 @@ def _record_path(config) -> Path:
 
 
 def pytest_configure(config):
-    from homework import device
+    from homework import compat
     from homework.grading.checks_plugin import ChecksResults, checks_path
 
     from homework.errors import HomeworkError
 
     settings = _settings(config)
     try:
-        device.request_gpu_memory(settings.memory_budget_mb)  # before any check can start TensorFlow's devices
+        compat.request_gpu_memory(settings.memory_budget_mb)  # before any check can start TensorFlow's devices
     except HomeworkError as exc:
         raise pytest.UsageError(str(exc)) from None
     config.pluginmanager.register(ChecksResults(checks_path(_record_path(config))), "hw5-checks-results")

@@ -47,7 +47,7 @@ def settings_from(args: argparse.Namespace, with_sources: bool = False):
     """The settings these flags ask for, resolved once (flags > HW5_* > YAML > profile)."""
     import dataclasses
 
-    from . import device
+    from . import compat
     from .settings import read_handoff, resolve
 
     given = {f.name: getattr(args, f"setting_{f.name}", None) for f in dataclasses.fields(Settings)}
@@ -60,7 +60,7 @@ def settings_from(args: argparse.Namespace, with_sources: bool = False):
         settings, sources = resolve(given, config=getattr(args, "config", None))
         if getattr(args, "config", None):
             sources = {**sources, "config": str(args.config)}
-    device.request_gpu_memory(settings.memory_budget_mb)  # before anything starts TensorFlow's devices
+    compat.request_gpu_memory(settings.memory_budget_mb)  # before anything starts TensorFlow's devices
     return (settings, sources) if with_sources else settings
 
 

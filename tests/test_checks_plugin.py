@@ -1,11 +1,12 @@
 """The checks' part of results.json, written by a pytest plugin from outcomes only."""
 import json
 
+import pytest
+
 from homework.grading import gradescope
 from homework.grading.checks_plugin import ChecksResults
 
-import homework.compat  # noqa: F401  TensorFlow before any pytester run: pytester unloads what a test
-# imported, and a second TensorFlow import in one process aborts it
+pytestmark = pytest.mark.usefixtures("tensorflow_first")
 
 
 def test_checks_part_of_results_json(pytester, tmp_path):

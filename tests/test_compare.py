@@ -8,8 +8,7 @@ from homework import compare
 from homework.cli import main
 from homework.errors import HomeworkError
 
-import homework.compat  # noqa: F401  TensorFlow before any pytester run: pytester unloads what a test
-# imported, and a second TensorFlow import in one process aborts it
+pytestmark = pytest.mark.usefixtures("tensorflow_first")
 
 BENCH = Path(__file__).parent / "fixtures" / "benchmarks"
 ROOT = Path(__file__).resolve().parent.parent
