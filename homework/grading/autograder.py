@@ -149,7 +149,7 @@ def complete_checks(doc: dict, expected: List[Dict]) -> dict:
 
 def run(root: Path) -> dict:
     """Grade root/submission into root/results/results.json; never leaves without writing it."""
-    from . import command, gradescope, grader
+    from . import gradescope, grader
 
     started = time.perf_counter()
     source = Path(__file__).resolve().parents[2]
@@ -164,7 +164,7 @@ def run(root: Path) -> dict:
         doc = gradescope.results([], time.perf_counter() - started, f"Not graded: {exc}")
     except Exception as exc:  # a bug here must still give the student a results.json and staff a reason
         doc = gradescope.results([], time.perf_counter() - started, f"Not graded: internal error ({type(exc).__name__}: {exc})")
-    command.write_results(out, doc)
+    gradescope.write_results(out, doc)
     return doc
 
 

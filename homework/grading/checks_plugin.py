@@ -16,7 +16,7 @@ from typing import Dict, List, Optional
 
 from .. import files
 from ..errors import HomeworkError
-from . import gradescope, inputs
+from . import gradescope, inputs, schema
 
 DEFAULT_WEIGHT = 1.0
 
@@ -116,7 +116,7 @@ class ChecksResults:
 
 def read_checks(path, record: Optional[dict]) -> dict:
     """The checks part of results.json, refused when it belongs to another run than `record`."""
-    doc = gradescope.read(path)
+    doc = schema.read_results(path)
     made_for = doc.get("extra_data", {}).get("run_id")
     if record is not None:
         if made_for is None:

@@ -15,6 +15,7 @@ from typing import Dict, List
 
 from .. import files
 from ..errors import HomeworkError
+from ..markdown import inline
 from ..progress import Progress
 
 SUFFIXES = (".md", ".markdown", ".txt", ".yaml", ".yml")
@@ -50,7 +51,7 @@ def _name(path: Path, roots: List[Path]) -> str:
 def _grade_one(job) -> Dict:
     """In a worker process: grade one file, write its results.json; errors come back as one line."""
     path, name, rubric_path, out_dir = job
-    from . import command, grader
+    from . import gradescope, grader
 
     row: Dict = {"submission": str(path), "name": name}
     try:
@@ -59,7 +60,7 @@ def _grade_one(job) -> Dict:
         row["error"] = str(exc)
         return row
     results = Path(out_dir) / f"{name}.results.json"
-    command.write_results(results, grader.results_json(grades))
+    gradescope.write_results(results, grader.results_json(grades))
     row.update(student=grades.submission.student, score=grades.score, max_score=grades.max_score,
                questions={g.id: g.score for g in grades.questions},
                answered=sum(g.answered for g in grades.questions),
@@ -139,8 +140,6 @@ def _plot(rows: List[Dict], path: Path) -> None:
 
 
 def summary(rows: List[Dict], seconds: float, workers: int, plot_name: str) -> str:
-    from ..report import inline
-
     graded = [r for r in rows if "score" in r]
     scores = [r["score"] for r in graded]
     lines = [f"# Class grades: {len(graded)} of {len(rows)} submissions graded", ""]

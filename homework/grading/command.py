@@ -6,7 +6,6 @@ import argparse
 from pathlib import Path
 from typing import Optional
 
-from .. import files
 from ..errors import HomeworkError
 from . import checks_plugin, gradescope, grader, inputs, schema
 
@@ -60,14 +59,9 @@ def grade_one(path, rubric_path, args: argparse.Namespace) -> int:
     print(grader.table(grades))
     if out is not None:
         checks = _checks_for(args, record)
-        write_results(out, grader.results_json(grades, checks))
+        gradescope.write_results(out, grader.results_json(grades, checks))
         print(f"hw5: wrote {out}" + (" (with the checks)" if checks else " (written answers only: --written-only)"))
     return 0
-
-
-def write_results(path, doc: dict) -> None:
-    """results.json, valid JSON whatever happened (no NaN or Infinity ever reaches it)."""
-    files.write_text(path, inputs.dumps(gradescope.validate(doc)))
 
 
 def output_arguments(p: argparse.ArgumentParser) -> None:

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from typing import Iterable, List
 
+from .. import files
 from ..errors import HomeworkError
+from . import inputs
 from .rubric import QuestionGrade
 
 TOP_FIELDS = {"score": (int, float), "execution_time": (int, float), "output": str, "tests": list}
@@ -67,11 +69,9 @@ def validate(doc: dict, source: str = "results.json") -> dict:
     return doc
 
 
-def read(path) -> dict:
-    """A results document written earlier (the checks' part): one schema (fields, finite numbers, ranges)."""
-    from . import inputs, schema
-
-    return schema.check_results(inputs.read_json(path, "checks results"), str(path))
+def write_results(path, doc: dict) -> None:
+    """results.json, valid JSON whatever happened (no NaN or Infinity ever reaches it)."""
+    files.write_text(path, inputs.dumps(validate(doc)))
 
 
 def merge(*parts: dict) -> dict:
