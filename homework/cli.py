@@ -3,11 +3,13 @@ from __future__ import annotations
 
 import argparse
 import logging
+import platform
 import sys
 import time
 from pathlib import Path
 from typing import Callable, List, Optional
 
+from . import __version__
 from .errors import HomeworkError
 from .settings import Settings
 
@@ -265,6 +267,7 @@ def _progress(index: int, total: int, name: str) -> None:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="hw5", description="Homework 5 (TF2 and TF1): run, measure, grade, report.")
     parser.add_argument("-v", "--verbose", action="store_true", help="show progress details")
+    parser.add_argument("--version", action="version", version=f"hw5 {__version__} (Python {platform.python_version()})")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     def command(name: str, func: Callable, help_text: str) -> argparse.ArgumentParser:
