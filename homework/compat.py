@@ -10,9 +10,11 @@ use. The set-up, once per process and before anything can run an op:
   - the GPUs listed, with what TF's C++ side printed meanwhile kept in NATIVE_LOG;
   - GPU memory set up as requested (request_gpu_memory: a cap, or growth by default), which
     TensorFlow only allows before it initialises its devices.
-Entry points (the CLI, conftest.py, a subprocess child) call request_gpu_memory() with the
-settings' budget before any task runs; asked once TensorFlow is set up, it is applied at once
-and fails loudly if TensorFlow has already started its devices.
+The entry points, the CLI (also as the subprocess of a CPU vs GPU leg) and conftest.py, call
+request_gpu_memory() with the settings' budget before any task runs; a process that asks for
+nothing (the spawned child of retrain_experiments.in_child_process) grows memory as needed.
+Asked once TensorFlow is set up, the set-up is applied at once, and fails loudly if TensorFlow
+has already started its devices.
 
 Keras: TF >= 2.16 ships Keras 3 as tf.keras; tensorflow_hub's KerasLayer is a Keras 2 layer and
 only fits in a Keras 2 model, so there we use the tf_keras package. Older TF (Jetson
