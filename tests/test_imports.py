@@ -11,12 +11,13 @@ ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = ROOT / "homework"
 
 
-def module_names():
-    names = []
+def modules():
+    """{module name: its file} for every module of the homework package."""
+    found = {}
     for path in sorted(PACKAGE.rglob("*.py")):
         parts = path.relative_to(ROOT).with_suffix("").parts
-        names.append(".".join(parts[:-1] if parts[-1] == "__init__" else parts))
-    return names
+        found[".".join(parts[:-1] if parts[-1] == "__init__" else parts)] = path
+    return found
 
 
 IMPORT_ALL = """
@@ -32,7 +33,7 @@ print(json.dumps({"tensorflow": sorted(m for m in sys.modules if m.split(".")[0]
 
 
 def test_importing_every_module_has_no_side_effects():
-    names = module_names()
+    names = list(modules())
     done = subprocess.run([sys.executable, "-c", IMPORT_ALL, json.dumps(names)], cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
     effects = json.loads(done.stdout.strip().splitlines()[-1])
@@ -49,8 +50,9 @@ def imported_modules(path: Path, name: str, known) -> set:
             targets = [alias.name for alias in node.names]
         elif isinstance(node, ast.ImportFrom):
             base = node.module or ""
-            if node.level:
-                base = ".".join(package.split(".")[:len(package.split(".")) - node.level + 1] + ([node.module] if node.module else []))
+            if node.level:  # relative: the package, one level up for each further dot
+                anchor = package.rsplit(".", node.level - 1)[0]
+                base = f"{anchor}.{node.module}" if node.module else anchor
             targets = [f"{base}.{alias.name}" for alias in node.names] + [base]
         else:
             continue
@@ -63,7 +65,7 @@ def imported_modules(path: Path, name: str, known) -> set:
 
 
 def test_no_homework_modules_import_each_other():
-    paths = {name: path for name, path in zip(module_names(), sorted(PACKAGE.rglob("*.py")))}
+    paths = modules()
     graph = {name: imported_modules(path, name, paths) for name, path in paths.items()}
     assert {"homework.errors", "homework.compat"} <= graph["homework.cli"]  # imports at the top and inside functions
     pairs = sorted(f"{a} <-> {b}" for a in graph for b in graph[a] if a < b and a in graph[b])
