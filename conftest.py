@@ -72,18 +72,20 @@ def _record_path(config) -> Path:
 
 
 def pytest_configure(config):
-    from homework import device
+    from homework import compat
     from homework.grading.checks_plugin import ChecksResults, checks_path
 
     from homework.errors import HomeworkError
 
     settings = _settings(config)
     try:
-        device.request_gpu_memory(settings.memory_budget_mb)  # before any check can start TensorFlow's devices
+        compat.request_gpu_memory(settings.memory_budget_mb)  # before any check can start TensorFlow's devices
     except HomeworkError as exc:
         raise pytest.UsageError(str(exc)) from None
     config.pluginmanager.register(ChecksResults(checks_path(_record_path(config))), "hw5-checks-results")
-    _benchmark_compare_across_labels(config)
+    if config.pluginmanager.hasplugin("benchmark"):  # pytest-benchmark is optional: -p no:benchmark runs without it
+        _benchmark_compare_across_labels(config)
+        config.pluginmanager.register(BenchmarkLabels(), "hw5-benchmark-labels")
 
 
 def _benchmark_label(config) -> str:
@@ -93,7 +95,8 @@ def _benchmark_label(config) -> str:
 
 
 def _benchmark_compare_across_labels(config) -> None:
-    """Runs before pytest-benchmark loads what to compare with: a bare --benchmark-compare=NNNN
+    """Runs before pytest-benchmark loads what to compare with (its pytest_configure is trylast), and
+    only rewrites its public options: a bare --benchmark-compare=NNNN
     looks in every device's folder (.benchmarks/*/NNNN_*.json), and a bare --benchmark-compare
     means this device's latest saved run."""
     compare = getattr(config.option, "benchmark_compare", None)
@@ -109,29 +112,34 @@ def _benchmark_compare_across_labels(config) -> None:
         config.option.benchmark_compare = f"*/{compare}"
 
 
-@pytest.hookimpl(tryfirst=True)
-def pytest_sessionstart(session):
-    """Each device saves its benchmarks in a folder named by its label (.benchmarks/<label>/NNNN_*.json),
-    so runs from a Jetson and a PC never share a counter and `pytest-benchmark compare` shows the label."""
-    bench = getattr(session.config, "_benchmarksession", None)
-    if bench is None:
-        return
-    bench.machine_id = _benchmark_label(session.config)
-    if hasattr(bench.storage, "default_machine_id"):
-        bench.storage.default_machine_id = bench.machine_id
+class BenchmarkLabels:
+    """pytest-benchmark's side of the device label; registered only when that plugin is loaded."""
 
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_sessionstart(self, session):
+        """Each device saves its benchmarks in a folder named by its label (.benchmarks/<label>/NNNN_*.json),
+        so runs from a Jetson and a PC never share a counter and `pytest-benchmark compare` shows the label.
+        pytest-benchmark names that folder after its machine id (platform and Python) and has no option
+        for it, so the session it registers is given the label as its machine id before anything is saved."""
+        bench = session.config.pluginmanager.get_plugin("pytest-benchmark")
+        if bench is None or not hasattr(bench, "storage"):
+            return
+        bench.machine_id = _benchmark_label(session.config)
+        if hasattr(bench.storage, "default_machine_id"):  # file storage (elasticsearch has no folders)
+            bench.storage.default_machine_id = bench.machine_id
 
-def pytest_benchmark_update_machine_info(config, machine_info):
-    """GPU, Jetson model, L4T, power mode, clocks, versions and profile beside pytest-benchmark's CPU info."""
-    from homework import device, record
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_benchmark_update_machine_info(self, config, machine_info):
+        """GPU, Jetson model, L4T, power mode, clocks, versions and profile beside pytest-benchmark's CPU info."""
+        from homework import device, record
 
-    settings = _settings(config)
-    machine_info["hw5"] = {
-        "device_label": device.label_for(settings),
-        "profile": settings.profile,
-        "device": device.describe(),
-        "versions": record.provenance(settings)["versions"],
-    }
+        settings = _settings(config)
+        machine_info["hw5"] = {
+            "device_label": device.label_for(settings),
+            "profile": settings.profile,
+            "device": device.describe(),
+            "versions": record.provenance(settings)["versions"],
+        }
 
 
 @pytest.fixture(scope="session")

@@ -3,12 +3,14 @@ from __future__ import annotations
 
 import argparse
 import logging
+import platform
 import sys
 import time
 from pathlib import Path
 from typing import Callable, List, Optional
 
 from .doctor import require_tensorflow, tensorflow_import_error
+from . import __version__
 from .errors import HomeworkError
 from .settings import Settings
 
@@ -48,7 +50,7 @@ def settings_from(args: argparse.Namespace, with_sources: bool = False):
     """The settings these flags ask for, resolved once (flags > HW5_* > YAML > profile)."""
     import dataclasses
 
-    from . import device
+    from . import compat
     from .settings import read_handoff, resolve
 
     given = {f.name: getattr(args, f"setting_{f.name}", None) for f in dataclasses.fields(Settings)}
@@ -61,7 +63,7 @@ def settings_from(args: argparse.Namespace, with_sources: bool = False):
         settings, sources = resolve(given, config=getattr(args, "config", None))
         if getattr(args, "config", None):
             sources = {**sources, "config": str(args.config)}
-    device.request_gpu_memory(settings.memory_budget_mb)  # before anything starts TensorFlow's devices
+    compat.request_gpu_memory(settings.memory_budget_mb)  # before anything starts TensorFlow's devices
     return (settings, sources) if with_sources else settings
 
 
@@ -298,6 +300,7 @@ def _progress(index: int, total: int, name: str) -> None:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="hw5", description="Homework 5 (TF2 and TF1): run, measure, grade, report.")
     parser.add_argument("-v", "--verbose", action="store_true", help="show progress details")
+    parser.add_argument("--version", action="version", version=f"hw5 {__version__} (Python {platform.python_version()})")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     def command(name: str, func: Callable, help_text: str) -> argparse.ArgumentParser:

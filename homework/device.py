@@ -8,29 +8,11 @@ import platform
 import re
 import shutil
 import subprocess
-import sys
 from functools import lru_cache
 from pathlib import Path
 from typing import Callable, Dict, List, Optional
 
 UNAVAILABLE = "unavailable"
-
-# The GPU memory set-up asked for before TensorFlow starts (0: grow as needed; N: cap at N MB).
-# homework.compat applies it right after importing TensorFlow, before any op can initialise
-# the devices; asked for later, it is applied at once (and fails loudly if it is too late).
-_gpu_memory_budget_mb = 0
-
-
-def request_gpu_memory(budget_mb: int) -> None:
-    global _gpu_memory_budget_mb
-    _gpu_memory_budget_mb = int(budget_mb or 0)
-    compat = sys.modules.get("homework.compat")
-    if compat is not None:
-        compat.configure_gpus(_gpu_memory_budget_mb)
-
-
-def requested_gpu_memory() -> int:
-    return _gpu_memory_budget_mb
 
 
 def driver_gpu_evidence(root: str = "/", run: Optional[Callable] = None, which: Optional[Callable] = None) -> List[str]:

@@ -1,11 +1,8 @@
 """answers/report.md from run records and the student's answers.
 
 A pure function of its inputs: the same records and answers give the same bytes (no
-clock, no absolute paths, plots with fixed metadata). The student's text is data:
-every ASCII punctuation character is backslash-escaped, so template syntax, HTML and
-Markdown inside an answer show as typed and are never evaluated (a `===` underline never
-makes a heading); control characters and bidirectional overrides are shown as their code
-points. Text from the records (device labels, error messages, paths) is escaped the same way.
+clock, no absolute paths, plots with fixed metadata). The student's text and the records'
+text are data, escaped by homework/formats.py.
 """
 from __future__ import annotations
 

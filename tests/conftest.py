@@ -8,6 +8,15 @@ import pytest
 from homework.settings import Settings
 
 
+@pytest.fixture(scope="session")
+def tensorflow_first():
+    """TensorFlow set up before a pytester test starts: pytester unloads the modules a test
+    imported, and a second TensorFlow import in one process aborts it."""
+    from homework import compat
+
+    return compat.tensorflow()
+
+
 @pytest.fixture
 def tmp_settings(tmp_path, settings) -> Settings:
     """Session settings (shared cache of stand-ins) with results going to a temp folder."""

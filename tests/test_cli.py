@@ -11,6 +11,17 @@ def test_help_lists_subcommands(capsys):
         assert command in out
 
 
+def test_version_names_hw5_and_python_without_importing_tensorflow():
+    import platform
+
+    from homework import __version__
+
+    code = ("import sys\nfrom homework.cli import main\ntry:\n    main(['--version'])\n"
+            "except SystemExit as stop:\n    print('exit', stop.code, 'tensorflow' in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.stdout.splitlines() == [f"hw5 {__version__} (Python {platform.python_version()})", "exit 0 False"], done.stderr
+
+
 def test_bad_config_is_one_line_without_traceback(tmp_path):
     bad = tmp_path / "bad.yaml"
     bad.write_text("seed: [\n")

@@ -8,8 +8,7 @@ from homework import compare
 from homework.cli import main
 from homework.errors import HomeworkError
 
-import homework.compat  # noqa: F401  TensorFlow before any pytester run: pytester unloads what a test
-# imported, and a second TensorFlow import in one process aborts it
+pytestmark = pytest.mark.usefixtures("tensorflow_first")
 
 BENCH = Path(__file__).parent / "fixtures" / "benchmarks"
 ROOT = Path(__file__).resolve().parent.parent
@@ -83,3 +82,13 @@ def test_orin_run_compares_with_the_pcs_saved_benchmarks(pytester):
         assert "Can't compare" not in text, text
         rows = [line for line in text.splitlines() if line.startswith("test_benchmark_sum")]
         assert any("(NOW)" in row for row in rows) and any("pc/0001_" in row for row in rows), text
+
+
+def test_runs_without_pytest_benchmark(pytester):
+    """pytest-benchmark is optional: `pytest -p no:benchmark` runs the tests (its hooks are not registered)."""
+    pytester.makeconftest((ROOT / "conftest.py").read_text())
+    pytester.makepyfile(test_plain="def test_plain():\n    assert True\n")
+    pytester.makeini("[pytest]\nmarkers =\n    weight(points): points\n")
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-p", "no:benchmark", "--record=results/x.json")
+    result.assert_outcomes(passed=1)
+    assert "INTERNALERROR" not in result.stdout.str() + result.stderr.str()

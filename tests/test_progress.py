@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from homework.progress import Progress
-from homework.tasks.common import training_progress
+from homework.tasks.common import keras_callback, training_progress
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -105,7 +105,7 @@ def test_training_callback_in_a_tiny_keras_fit():
     bar = training_progress("tiny", 10, 4, stream=stream, enabled=True, every_s=0)
     model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
     model.compile(optimizer="sgd", loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
-    model.fit(np.zeros((10, 3), np.float32), np.zeros(10, np.int64), batch_size=4, epochs=1, verbose=0, callbacks=[bar])
+    model.fit(np.zeros((10, 3), np.float32), np.zeros(10, np.int64), batch_size=4, epochs=1, verbose=0, callbacks=[keras_callback(bar)])
     assert bar.progress.done == 10 and stream.getvalue().count("\r") == 3 and stream.getvalue().endswith("\n")
 
 

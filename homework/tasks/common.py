@@ -7,7 +7,6 @@ from typing import List, Optional
 
 import numpy as np
 
-from ..compat import keras
 from ..progress import Progress
 from ..resources import release_memory
 
@@ -43,20 +42,20 @@ def predicted_labels(model, images: np.ndarray, batch: int = 64) -> np.ndarray:
 def release() -> None:
     """Drop Keras' global graph state and collect: run between models so one check file's
     memory does not grow with every model it trains."""
+    from ..compat import keras
+
     keras.backend.clear_session()
     release_memory()
 
 
-
-class TrainingProgress(keras.callbacks.Callback):
-    """The images of one training epoch as a Progress line. The count comes from the batch
-    index, so a fit with another batch size (an out-of-memory retry) needs a new callback.
-    The line is ended at the epoch's end, before Keras prints its own."""
+class TrainingProgress:
+    """The images of one training epoch as a Progress line (a Keras callback through
+    keras_callback). The count comes from the batch index, so a fit with another batch size
+    (an out-of-memory retry) needs a new one. The line is ended at the epoch's end, before
+    Keras prints its own."""
 
     def __init__(self, progress: Progress, batch: int):
-        super().__init__()
         self.progress, self.batch = progress, batch
-        self._supports_tf_logs = True  # the logs are not read: no host copy of them per batch
 
     def on_epoch_begin(self, epoch, logs=None):
         self.progress.started = time.perf_counter()
@@ -77,11 +76,11 @@ def training_progress(what: str, total: int, batch: int, stream=None, enabled: O
     return TrainingProgress(Progress(what, total, stream=stream, enabled=enabled, every_s=every_s), batch)
 
 
-class EpochTimer(keras.callbacks.Callback):
-    """Wall time of each epoch (training plus the epoch-end validation pass when there is one)."""
+class EpochTimer:
+    """Wall time of each epoch (training plus the epoch-end validation pass when there is one),
+    a Keras callback through keras_callback."""
 
     def __init__(self):
-        super().__init__()
         self.seconds: List[float] = []
         self._start = 0.0
 
@@ -90,6 +89,18 @@ class EpochTimer(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         self.seconds.append(time.perf_counter() - self._start)
+
+
+def keras_callback(hooks):
+    """A Keras callback calling the epoch and batch hooks of `hooks` (an EpochTimer, a
+    TrainingProgress). Those are plain classes so that importing this module does not import
+    Keras; the callback is made here, when Keras is in use anyway."""
+    from ..compat import keras
+
+    callback = keras.callbacks.LambdaCallback(on_epoch_begin=hooks.on_epoch_begin, on_epoch_end=hooks.on_epoch_end,
+                                              on_batch_end=getattr(hooks, "on_train_batch_end", None))
+    callback._supports_tf_logs = True  # the hooks never read the logs: no host copy of them per batch
+    return callback
 
 
 def model_summary(model) -> dict:

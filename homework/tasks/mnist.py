@@ -17,7 +17,7 @@ import numpy as np
 from ..data.mnist import MnistData, load_mnist
 from ..settings import Settings
 from ..stats import pack_correct, spread
-from .common import EpochTimer, batches, model_summary, predicted_labels, release
+from .common import EpochTimer, batches, keras_callback, model_summary, predicted_labels, release
 from .result import TaskResult
 
 BASELINE = "baseline"
@@ -125,7 +125,7 @@ def train(name: str, data: MnistData, seed: int, epochs: int, builder: Optional[
     timer = EpochTimer()
     history = model.fit(
         batches(x_fit, y_fit, BATCH, shuffle_seed=seed), validation_data=batches(x_val, y_val, 256),
-        epochs=epochs, callbacks=[timer], verbose=verbose,
+        epochs=epochs, callbacks=[keras_callback(timer)], verbose=verbose,
     )
     started = time.perf_counter()
     predicted = predicted_labels(model, data.x_test, 256)

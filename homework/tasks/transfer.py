@@ -30,7 +30,7 @@ from ..progress import on_terminal
 from ..resources import release_memory
 from ..settings import Settings
 from ..stats import binomial_se, paired_se
-from .common import EpochTimer, batches, model_summary, predicted_labels, release, training_progress
+from .common import EpochTimer, batches, keras_callback, model_summary, predicted_labels, release, training_progress
 from .result import TaskResult
 
 log = logging.getLogger("hw5")
@@ -166,7 +166,7 @@ def fit_oom_safe(model, images, labels, val_data, epochs: int, batch: int, seed:
         try:
             fitted = model.fit(
                 batches(images, labels, batch, shuffle_seed=seed + epoch), validation_data=val_data,
-                epochs=epoch + 1, initial_epoch=epoch, callbacks=[timer, *callbacks, *extra, *bars], verbose=2 if shown else verbose,
+                epochs=epoch + 1, initial_epoch=epoch, callbacks=[keras_callback(timer), *callbacks, *extra, *map(keras_callback, bars)], verbose=2 if shown else verbose,
             )
         except Exception as exc:  # noqa: BLE001 - only out-of-memory is handled, the rest re-raised
             for bar in bars:
@@ -272,7 +272,7 @@ def run(settings: Settings, verbose: int = 2, inputs: Optional[Inputs] = None) -
     `inputs`: load_inputs(settings) when the caller already has them."""
     from ..compat import limit_gpu_memory
 
-    # The cap is set up before TensorFlow starts its devices (device.request_gpu_memory at start); this
+    # The cap is set up before TensorFlow starts its devices (compat.request_gpu_memory at start); this
     # confirms it, and raises with TensorFlow's message if a different budget comes too late.
     capped = limit_gpu_memory(settings.memory_budget_mb) if settings.memory_budget_mb else False
     inputs = inputs or load_inputs(settings)
