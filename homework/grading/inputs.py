@@ -6,6 +6,7 @@ import codecs
 import json
 import math
 import os
+import re
 from pathlib import Path
 from typing import Any, Iterable, Optional
 
@@ -122,3 +123,41 @@ def output_path(path, inputs: Iterable[Optional[os.PathLike]], what: str) -> Pat
 def dumps(doc: Any) -> str:
     """JSON that every reader accepts (no NaN or Infinity)."""
     return json.dumps(doc, indent=2, sort_keys=True, allow_nan=False) + "\n"
+
+
+def read_yaml(text: str, source: str, what: str):
+    """YAML as a careful reader takes it: a key given twice, a key that is a list or a mapping, and a
+    key with a leading zero (read as octal) are refused, each in one line naming the file and line."""
+    import yaml
+
+    class UniqueKeys(yaml.SafeLoader):
+        pass
+
+    def mapping(loader, node, deep=False):
+        seen = set()
+        for key_node, _ in node.value:
+            where = f"{source}: line {key_node.start_mark.line + 1}"
+            if not isinstance(key_node, yaml.ScalarNode):
+                kind = "list" if isinstance(key_node, yaml.SequenceNode) else "mapping"
+                raise InputError(f"{where}: a key must be a plain name or number, not a {kind}")
+            if key_node.tag.endswith(":int") and re.fullmatch(r"[+-]?0\d+", key_node.value):
+                raise InputError(f"{where}: key '{key_node.value}' has a leading zero (YAML would read it as octal); "
+                                 f"write {int(key_node.value, 10)}")
+            key = loader.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise InputError(f"{where}: key '{key}' appears twice")
+            seen.add(key)
+        return loader.construct_mapping(node, deep=deep)
+
+    UniqueKeys.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, mapping)
+    loader = None
+    try:
+        loader = UniqueKeys(text)  # the reader itself refuses control characters
+        return loader.get_single_data()
+    except yaml.YAMLError as exc:
+        raise InputError(f"{source}: not valid YAML ({' '.join(str(exc).split())[:300]})") from None
+    except RecursionError:
+        raise InputError(f"{source}: nested too deeply to be {what}") from None
+    finally:
+        if loader is not None:
+            loader.dispose()

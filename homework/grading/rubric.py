@@ -16,9 +16,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
-import yaml
 
 from ..errors import HomeworkError
+from . import inputs
 from . import text as T
 from .numbers import Number, numbers, show
 
@@ -114,11 +114,11 @@ class Rubric:
     @classmethod
     def _read(cls, path: Path) -> "Rubric":
         try:
-            doc = yaml.load(path.read_text(encoding="utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+            doc = inputs.read_yaml(path.read_text(encoding="utf-8"), str(path), "a rubric")  # a key given twice is an error
         except FileNotFoundError:
             raise RubricError(f"{path}: rubric not found (answers/rubric.yaml ships with the project)") from None
-        except (yaml.YAMLError, UnicodeDecodeError, RecursionError) as exc:
-            raise RubricError(f"{path}: not valid YAML ({str(exc).splitlines()[0]})") from exc
+        except UnicodeDecodeError as exc:
+            raise RubricError(f"{path}: not UTF-8 ({exc.reason})") from exc
         if not isinstance(doc, dict) or not isinstance(doc.get("questions"), dict):
             raise RubricError(f"{path}: needs a 'questions' mapping")
         questions = {}
@@ -446,6 +446,8 @@ def _said_of(about: re.Pattern, rival: re.Pattern, text: str, start: int, end: i
         sentence_start = b.end()
     end_m = _SENTENCE_END.search(text, end, min(len(text), end + 300))
     sentence_end = end_m.start() if end_m else min(len(text), end + 300)
+    if text.count("|", sentence_start, sentence_end) >= 2:
+        return "none"  # a table row: its subject is its column's header, which a sentence reading cannot tell
     named = [(x.start(), "about") for x in about.finditer(text, sentence_start, sentence_end)]
     named += [(x.start(), "rival") for x in rival.finditer(text, sentence_start, sentence_end)]
     before = [n for n in named if n[0] <= start]

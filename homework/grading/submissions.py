@@ -8,7 +8,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, Optional, Tuple
 
-import yaml
 
 from ..errors import HomeworkError
 from . import inputs, writeup
@@ -64,41 +63,8 @@ def notebook_text(doc, source: str) -> str:
     return text
 
 
-class _UniqueKeyLoader(yaml.SafeLoader):
-    """SafeLoader that refuses a key given twice (plain YAML keeps the last one silently)."""
-
-
-def _mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode, deep: bool = False):
-    seen = set()
-    for key_node, _ in node.value:
-        where = f"{loader.name}: line {key_node.start_mark.line + 1}"
-        if not isinstance(key_node, yaml.ScalarNode):
-            raise AnswersError(f"{where}: a key must be a plain name or number, not a {'list' if isinstance(key_node, yaml.SequenceNode) else 'mapping'}")
-        if key_node.tag.endswith(":int") and re.fullmatch(r"[+-]?0\d+", key_node.value):
-            raise AnswersError(f"{where}: key '{key_node.value}' has a leading zero (YAML would read it as octal); write {int(key_node.value, 10)}")
-        key = loader.construct_object(key_node, deep=deep)
-        if key in seen:
-            raise AnswersError(f"{loader.name}: line {key_node.start_mark.line + 1}: key '{key}' appears twice")
-        seen.add(key)
-    return loader.construct_mapping(node, deep=deep)
-
-
-_UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping)
-
-
 def load_answers_yaml(text: str, source: str, rubric: Rubric) -> Answers:
-    loader = None
-    try:
-        loader = _UniqueKeyLoader(text)  # the reader itself refuses control characters
-        loader.name = source
-        doc = loader.get_single_data()
-    except yaml.YAMLError as exc:
-        raise AnswersError(f"{source}: not valid YAML ({' '.join(str(exc).split())[:300]})") from None
-    except RecursionError:
-        raise AnswersError(f"{source}: nested too deeply to be answers") from None
-    finally:
-        if loader is not None:
-            loader.dispose()
+    doc = inputs.read_yaml(text, source, "answers")
     deep = inputs.too_deep(doc, 8)
     if deep:
         raise AnswersError(f"{source}: nested too deeply at {deep} (answers are text under answers.<id>.answer)")

@@ -158,21 +158,22 @@ def _text_anchors(lines, fenced, questions: Dict[int, Question]) -> List[Anchor]
     # followed by an answer (before the next question line or heading) is the anchor.
     question_lines = {index for _, _, index, _ in candidates}
 
-    def answered(index: int, start: int) -> bool:
+    def answered(qid: int, index: int, start: int) -> bool:
         said = [lines[index][start:]]
         for j in range(index + 1, len(lines)):
             if j in question_lines or (not fenced[j] and _HEADING.match(lines[j])):
                 break
-            said.append(lines[j])
+            if not _belongs_to_question(lines[j], questions[qid]):  # the command line under Q13 is the question's
+                said.append(lines[j])
             if len(said) > 40:
                 break
         return len(content_words(" ".join(said))) >= 3
 
     chosen: List[Anchor] = []
     used_q, used_line = set(), set()
-    for score, qid, index, start in sorted(candidates, key=lambda c: (-answered(c[2], c[3]), -c[0], c[2])):
+    for score, qid, index, start in sorted(candidates, key=lambda c: (-answered(c[1], c[2], c[3]), -c[0], c[2])):
         if qid not in used_q and index not in used_line:
-            how = "text" if answered(index, start) else "text, nothing under it"
+            how = "text" if answered(qid, index, start) else "text, nothing under it"
             chosen.append(Anchor(index, qid, start, how, _heading_level(lines[index])))
             used_q.add(qid)
             used_line.add(index)
