@@ -16,6 +16,7 @@ from .data import trees
 from .data.mnist import load_mnist
 from .models import modules, probe, standins
 from .errors import HomeworkError
+from .resources import in_child
 from .models.registry import INCEPTION_V3, MOBILENET_V2, get_architecture
 from .settings import Settings
 from .tasks.result import TaskResult
@@ -114,12 +115,17 @@ def module_probe(settings: Settings, arch, module: Optional[modules.Module] = No
     probes = manifest.get("probes", {})
     if key in probes:
         return False, probes[key]
-    record = probe.probe_module(modules.load(module), px, flowers.root, own.root if own else None, settings.own_images_per_class, trees.OWN_HELD_OUT)
+    record = in_child(_probe, module, px, flowers.root, own.root if own else None, settings.own_images_per_class,
+                      gpu_memory_mb=settings.memory_budget_mb)  # in a child: the loaded module's memory goes back
     record.update(flowers=flowers.identity, own=own.identity if own else None, module_sha256=module.sha256)
     kept = dict(list(probes.items())[-(PROBES_KEPT - 1):])
     manifest["probes"] = {**kept, key: record}
     files.write_json(path / standins.MANIFEST, manifest)
     return True, record
+
+
+def _probe(module: modules.Module, px: int, flowers_root, own_root, counts) -> dict:
+    return probe.probe_module(modules.load(module), px, flowers_root, own_root, counts, trees.OWN_HELD_OUT)
 
 
 def _probe_step(settings: Settings, arch) -> Tuple[str, str]:

@@ -160,3 +160,24 @@ def release_memory() -> None:
         ctypes.CDLL("libc.so.6").malloc_trim(0)
     except (OSError, AttributeError):  # not glibc (macOS, musl): nothing to do
         pass
+
+
+def in_child(function, *args, gpu_memory_mb: int = 0):
+    """function(*args) in a fresh spawned process, its (picklable) result returned; what the work
+    took (a module built, a frozen graph imported: hundreds of MB a process never hands back) goes
+    back to the system when the child ends, so the long-lived process of a run of the checks stays
+    small on a 4-8 GB board. `function` must be importable (a module's top-level function);
+    the child sets up the GPU memory it is given before TensorFlow starts."""
+    import multiprocessing
+
+    release_memory()  # the parent waits beside the child: hand back what it freed first
+    context = multiprocessing.get_context("spawn")  # a fork would inherit TensorFlow's threads and memory
+    with context.Pool(1) as pool:
+        return pool.apply(_child, (function, args, gpu_memory_mb))
+
+
+def _child(function, args, gpu_memory_mb: int):
+    from . import compat
+
+    compat.request_gpu_memory(gpu_memory_mb)
+    return function(*args)

@@ -50,7 +50,8 @@ def ensure_standin(settings: Settings, arch: Architecture) -> Module:
         manifest = {}
     if not manifest:
         log.warning("building stand-in module %s (once; cached in %s)", arch.name, path)
-        manifest = standins.build(arch, path, seed=0)
+        # in a child: building a network keeps hundreds of MB in the process that did it
+        manifest = in_child(standins.build, arch, path, 0, gpu_memory_mb=settings.memory_budget_mb)
     return Module(arch, str(path), manifest["recipe"], standins.tree_hash(manifest), True, manifest["parameters"])
 
 

@@ -15,7 +15,7 @@ from ..data import trees
 from ..data.images import ImageTree, load_image_tree
 from ..errors import HomeworkError
 from ..models.registry import INCEPTION_V3, get_architecture
-from ..resources import release_memory
+from ..resources import in_child, release_memory
 from ..settings import Settings
 from .label_image import inspect_input, label_image, read_graph_def
 from .bottlenecks import BottleneckCache
@@ -165,14 +165,8 @@ def in_child_process(experiment, settings: Settings, workdir: Path) -> TaskResul
     """Run an experiment (a function of this module) in a fresh process and return its result
     (nested results as plain dicts, as the record stores them). Inception v3's graph is copied
     several times on its way through import, export and label_image, and a process keeps that
-    memory; a child gives it all back when it ends, so a run of all the checks stays within a
-    small board's memory."""
-    import multiprocessing
-
-    release_memory()  # the parent waits beside the child: hand back what earlier experiments freed
-    context = multiprocessing.get_context("spawn")  # a fork would inherit TensorFlow's threads and memory
-    with context.Pool(1) as pool:
-        data = pool.apply(_run_jsonable, (experiment.__name__, settings, str(workdir)))
+    memory; a child gives it all back when it ends (resources.in_child)."""
+    data = in_child(_run_jsonable, experiment.__name__, settings, str(workdir), gpu_memory_mb=settings.memory_budget_mb)
     return TaskResult(**data)
 
 
