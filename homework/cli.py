@@ -27,8 +27,9 @@ SETTING_HELP = {
 }
 
 
-def add_settings_flags(parser: argparse.ArgumentParser) -> None:
-    """One flag per setting (--field-name), generated from Settings so a new setting gets its flag."""
+def add_settings_flags(parser: argparse.ArgumentParser, help_for: Optional[dict] = None) -> None:
+    """One flag per setting (--field-name), generated from Settings so a new setting gets its flag;
+    `help_for` replaces a setting's help text for this command."""
     import dataclasses
 
     group = parser.add_argument_group("settings (flags > HW5_* environment > YAML file > profile defaults)")
@@ -41,7 +42,7 @@ def add_settings_flags(parser: argparse.ArgumentParser) -> None:
         kind = "comma-separated list" if "Tuple" in str(f.type) else ""
         choices = ("embedded", "real") if f.name == "profile" else None
         group.add_argument(flag, dest=f"setting_{f.name}", choices=choices, metavar=None if choices else f.name.upper(),
-                           help=SETTING_HELP.get(f.name, f"setting {f.name}" + (f" ({kind})" if kind else "")))
+                           help={**SETTING_HELP, **(help_for or {})}.get(f.name, f"setting {f.name}" + (f" ({kind})" if kind else "")))
 
 
 def settings_from(args: argparse.Namespace, with_sources: bool = False):
@@ -389,7 +390,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("retrain", cmd_retrain, "TF1: retrain the last layer on cached bottlenecks (the codelab's retrain.py flags)")
     p.epilog = RETRAIN_RULE
     add_retrain_flags(p)
-    add_settings_flags(p)
+    add_settings_flags(p, help_for={"profile": "embedded or real (default: embedded on the generated trees; on your own photos, "
+                                              "real when a real extractor is on hand or downloadable: see below)"})
 
     p = command("label-image", cmd_label_image, "TF1: label one image with a retrained graph (the codelab's label_image.py flags)")
     p.add_argument("--graph", required=True)
