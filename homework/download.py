@@ -212,11 +212,14 @@ def host_resolves(url: str, timeout_s: float = 5.0) -> bool:
     """Whether the host of `url` has an address: the quick test for "offline" before a download
     (fetch raises OfflineError when it has none). A lookup slower than `timeout_s` counts as none:
     getaddrinfo has no timeout of its own, and an unplugged machine can wait on DNS for long."""
+    host = urllib.parse.urlsplit(url).hostname
+    if not host:  # getaddrinfo(None) would answer with this machine's own addresses
+        return False
     answers = []
 
     def look_up():
         try:
-            answers.append(bool(socket.getaddrinfo(urllib.parse.urlsplit(url).hostname, 443)))
+            answers.append(bool(socket.getaddrinfo(host, 443)))
         except (OSError, UnicodeError):  # socket.gaierror is an OSError
             answers.append(False)
 

@@ -267,3 +267,24 @@ def test_hw5_run_lines_name_your_own_files(home, photos, tmp_path):
     assert lines[3].endswith("= stand-in (embedded profile, generated pretraining)")  # real photos, stand-in modules: said
     assert run_lines(mine.replace(mnist_path=generated_npz))[0] == (
         f"hw5 run: MNIST = stand-in (your file {generated_npz} says it is generated: jittered copies)")
+
+
+def test_a_host_that_does_not_resolve_counts_as_offline(no_network):
+    from homework import download
+
+    assert not download.host_resolves(HUB_URL) and no_network
+    assert not download.host_resolves("not a url")
+
+
+def test_a_host_that_resolves_is_reachable_and_a_hanging_lookup_is_not(monkeypatch):
+    import socket
+    import threading
+
+    from homework import download
+
+    monkeypatch.setattr(socket, "getaddrinfo", lambda host, port: [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("127.0.0.1", port))])
+    assert download.host_resolves(HUB_URL)
+    release = threading.Event()
+    monkeypatch.setattr(socket, "getaddrinfo", lambda host, port: release.wait(5) and [])
+    assert not download.host_resolves(HUB_URL, timeout_s=0.05)
+    release.set()
