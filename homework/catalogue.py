@@ -162,16 +162,31 @@ def compare_mnist(path) -> str:
     return f"note: not the published mnist.npz (sha256 {digest[:16]}..., published {MNIST.sha256[:16]}...): results are on your file"
 
 
+def in_cache(item: Item, settings: "Settings") -> bool:
+    """True when `place` needs no download: the item is unpacked as recorded, or its file is in
+    the cache (`place` still checks that file's bytes)."""
+    cache = Path(settings.cache_dir)
+    return _unpacked_sha256(item, cache) is not None or item.path(cache).is_file()
+
+
+def _unpacked_sha256(item: Item, cache: Path) -> Optional[str]:
+    """The sha256 recorded when `item` was unpacked, if its folder is there and matches the pin."""
+    folder = item.unpacked(cache)
+    if folder is None or not folder.is_dir():
+        return None
+    digest = _read_record(_record_path(folder)).get("sha256")
+    return digest if digest and item.sha256 in (None, digest) else None
+
+
 def place(item: Item, settings: "Settings", policy: Optional[download.Policy] = None,
           progress: Optional[bool] = None) -> Placed:
     """Make `item` ready in the cache: reuse a checked copy, check a copy placed by hand, or
     download it; unpack it when it is an archive the loaders read unpacked."""
     cache = Path(settings.cache_dir)
     folder = item.unpacked(cache)
-    if folder is not None:
-        marker = _read_record(_record_path(folder))
-        if folder.is_dir() and marker.get("sha256") and item.sha256 in (None, marker["sha256"]):
-            return Placed(folder, "cached", marker["sha256"])
+    unpacked = _unpacked_sha256(item, cache)
+    if unpacked is not None:
+        return Placed(folder, "cached", unpacked)
     placed = _place_file(item, cache, policy, progress)
     if folder is None:
         return placed

@@ -7,7 +7,7 @@ import platform
 import sys
 import time
 from pathlib import Path
-from typing import Callable, List, Optional
+from typing import Callable, List, Optional, Tuple
 
 from .doctor import require_tensorflow, tensorflow_import_error
 from . import __version__
@@ -29,8 +29,9 @@ SETTING_HELP = {
 }
 
 
-def add_settings_flags(parser: argparse.ArgumentParser) -> None:
-    """One flag per setting (--field-name), generated from Settings so a new setting gets its flag."""
+def add_settings_flags(parser: argparse.ArgumentParser, help_for: Optional[dict] = None) -> None:
+    """One flag per setting (--field-name), generated from Settings so a new setting gets its flag;
+    `help_for` replaces a setting's help text for this command."""
     import dataclasses
 
     group = parser.add_argument_group("settings (flags > HW5_* environment > YAML file > profile defaults)")
@@ -43,7 +44,7 @@ def add_settings_flags(parser: argparse.ArgumentParser) -> None:
         kind = "comma-separated list" if "Tuple" in str(f.type) else ""
         choices = ("embedded", "real") if f.name == "profile" else None
         group.add_argument(flag, dest=f"setting_{f.name}", choices=choices, metavar=None if choices else f.name.upper(),
-                           help=SETTING_HELP.get(f.name, f"setting {f.name}" + (f" ({kind})" if kind else "")))
+                           help={**SETTING_HELP, **(help_for or {})}.get(f.name, f"setting {f.name}" + (f" ({kind})" if kind else "")))
 
 
 def settings_from(args: argparse.Namespace, with_sources: bool = False):
@@ -104,6 +105,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     from . import record
     from .prepare import require
+    from .real_or_standin import run_lines
     from .settings import inapplicable, write_handoff
 
     settings, sources = settings_from(args, with_sources=True)
@@ -115,6 +117,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         sources["device_label"] = "this machine (hw5 run)"
     for note in inapplicable(settings, sources):
         print(f"hw5: {note}", file=sys.stderr)
+    for line in run_lines(settings):
+        print(line, flush=True)
     checks = _checks_dir()
     record_path = Path(args.record) if args.record else record.default_path(settings)
     report_path = Path(args.report) if args.report else _report_path(settings)
@@ -222,15 +226,36 @@ DEFAULT_RUBRIC = "answers/rubric.yaml"
 DEFAULT_REPORT = "answers/report.md"
 
 
+RETRAIN_RULE = (
+    "Which extractor: with a profile given (--profile, HW5_PROFILE, a settings file), that profile's. "
+    "Without one, the generated trees get the embedded stand-in, and a folder of your own photos gets a real "
+    "extractor: the codelab's frozen graph in --model_dir or in the cache (hw5 data --profile real), else the "
+    "TF Hub module, cached or downloaded now; offline with none on disk, retrain stops and says to pass "
+    "--profile embedded (stand-in, results labelled so) or to fetch the real one first. "
+    "The first line printed says which extractor and images this run uses, real or stand-in.")
+
+
 def cmd_retrain(args: argparse.Namespace) -> int:
+    """The codelab's retrain.py; the extractor follows RETRAIN_RULE (real_or_standin.retrain_profile)."""
     import dataclasses
 
+    from .errors import OfflineError
+    from .real_or_standin import no_real_extractor, retrain_lines
     from .tasks.retrain import RetrainConfig, retrain
+    from .tasks.retrain_extractor import extractor_source
 
-    settings = settings_from(args)
+    settings, sources = settings_from(args, with_sources=True)
     require_tensorflow()
     config = RetrainConfig(**{f.name: getattr(args, f.name) for f in dataclasses.fields(RetrainConfig)})
-    (result,) = retrain([config], settings)
+    settings, chosen_for_photos = _retrain_settings(args, config, settings, sources)
+    for line in retrain_lines(config, settings, chosen_for_photos):
+        print(line, flush=True)
+    try:
+        (result,) = retrain([config], settings)
+    except OfflineError as exc:
+        if not chosen_for_photos:
+            raise
+        raise HomeworkError(no_real_extractor(extractor_source(config, settings), reason=str(exc).split(";")[0])) from None
     if args.report_json:
         from . import files, record
         from .compat import gpus
@@ -240,6 +265,18 @@ def cmd_retrain(args: argparse.Namespace) -> int:
     print(f"hw5: wrote {config.output_graph} and {config.output_labels}; {cache['hits']} bottlenecks reused, "
           f"{cache['extractor_images']} computed ({'stand-in' if result.stand_in else 'real'} extractor: {result.provenance['extractor']})")
     return 0
+
+
+def _retrain_settings(args: argparse.Namespace, config, settings: Settings, sources) -> Tuple[Settings, bool]:
+    """(settings for this retrain, whether the rule chose the real profile for the user's photos)."""
+    from .real_or_standin import choose_retrain_profile
+
+    profile_given = bool(args.settings_json) or sources["profile"] != "default"  # hw5 run's handed-over settings chose one
+    profile = choose_retrain_profile(config, settings, profile_given)
+    if profile == settings.profile:
+        return settings, False
+    # as if --profile real were given, so that profile's defaults apply too
+    return settings_from(argparse.Namespace(**{**vars(args), "setting_profile": profile})), True
 
 
 def cmd_label_image(args: argparse.Namespace) -> int:
@@ -354,8 +391,10 @@ def build_parser() -> argparse.ArgumentParser:
     add_settings_flags(p)
 
     p = command("retrain", cmd_retrain, "TF1: retrain the last layer on cached bottlenecks (the codelab's retrain.py flags)")
+    p.epilog = RETRAIN_RULE
     add_retrain_flags(p)
-    add_settings_flags(p)
+    add_settings_flags(p, help_for={"profile": "embedded or real (default: embedded on the generated trees; on your own photos, "
+                                              "real when a real extractor is on hand or downloadable: see below)"})
 
     p = command("label-image", cmd_label_image, "TF1: label one image with a retrained graph (the codelab's label_image.py flags)")
     p.add_argument("--graph", required=True)

@@ -14,8 +14,10 @@ from __future__ import annotations
 import http.client
 import re
 import socket
+import threading
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
@@ -204,6 +206,27 @@ def _check_and_place(item: Download, part: Path) -> str:
                                f"expected {item.sha256}); the download was removed, run again or {item.by_hand}"))
     files.rename_into_place(part, item.path)
     return digest
+
+
+def host_resolves(url: str, timeout_s: float = 5.0) -> bool:
+    """Whether the host of `url` has an address: the quick test for "offline" before a download
+    (fetch raises OfflineError when it has none). A lookup slower than `timeout_s` counts as none:
+    getaddrinfo has no timeout of its own, and an unplugged machine can wait on DNS for long."""
+    host = urllib.parse.urlsplit(url).hostname
+    if not host:  # getaddrinfo(None) would answer with this machine's own addresses
+        return False
+    answers = []
+
+    def look_up():
+        try:
+            answers.append(bool(socket.getaddrinfo(host, 443)))
+        except (OSError, UnicodeError):  # socket.gaierror is an OSError
+            answers.append(False)
+
+    thread = threading.Thread(target=look_up, name="hw5-dns", daemon=True)
+    thread.start()
+    thread.join(timeout_s)
+    return bool(answers and answers[0])
 
 
 def _open(request: urllib.request.Request, timeout: float):

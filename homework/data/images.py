@@ -92,15 +92,21 @@ def is_image_name(path: Path) -> bool:
     return path.suffix.lower() in IMAGE_EXTENSIONS and not path.name.startswith(".")
 
 
+def image_folder(root) -> Path:
+    """`root` as an existing folder, or the one-line error saying it is missing or not a folder."""
+    root = Path(root).expanduser()
+    if not root.is_dir():
+        raise HomeworkError(f"{root}: image folder not found" if not root.exists() else f"{root}: not a folder")
+    return root
+
+
 def load_image_tree(
     root,
     validation_percentage: float = 10,
     testing_percentage: float = 10,
     cache_dir: Optional[Path] = None,
 ) -> ImageTree:
-    root = Path(root).expanduser()
-    if not root.is_dir():
-        raise HomeworkError(f"{root}: image folder not found" if not root.exists() else f"{root}: not a folder")
+    root = image_folder(root)
     verdicts = _VerdictCache(cache_dir)
     notes: List[str] = []
     skipped: List[Tuple[str, str]] = []

@@ -6,6 +6,8 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Optional
+
 import numpy as np
 
 from .. import catalogue
@@ -135,6 +137,16 @@ def _jitter(images: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     thick = np.maximum(out, np.roll(out, 1, axis=2))  # one pixel wider
     out = np.where((stroke < 0.25)[:, None, None], thick, out)
     return np.where((stroke > 0.75)[:, None, None], np.minimum(out, np.roll(out, 1, axis=2)), out)
+
+
+def generated_by(path) -> Optional[str]:
+    """What generated the npz at `path` (write_full_size says so inside it); None for any other
+    file, or one that cannot be read (the loader then says what is wrong with it)."""
+    try:
+        with np.load(path) as data:
+            return str(data[GENERATED_KEY]) if GENERATED_KEY in data.files else None
+    except Exception:
+        return None
 
 
 def _read_npz(path: Path):

@@ -72,6 +72,14 @@ def generated_tree(settings: Settings, tree: str, images_per_class: int, px: int
     return TreeSource(base / tree, f"stand-in: generated {tree} v{generated.RECIPE_VERSION} ({digest[:12]})", True, built)
 
 
+def is_generated_tree(root) -> bool:
+    """Whether `root` is one of the generated trees: the folder beside the manifest generated_tree writes."""
+    try:
+        return "tree" in json.loads((Path(root).expanduser().resolve().parent / "manifest.json").read_text())
+    except (OSError, ValueError, TypeError):
+        return False
+
+
 def _intact(base: Path, manifest_path: Path) -> bool:
     try:
         listing = json.loads(manifest_path.read_text())["files"]

@@ -100,17 +100,29 @@ def activation_elements(extractor: FrozenExtractor) -> int:
         return total
 
 
+def codelab_file(arch, model_dir) -> "Path | None":
+    """The codelab's graph for `arch` in --model_dir, extracted or as its .tgz; None when the
+    folder holds neither. Looks at file names only (no TensorFlow, nothing read)."""
+    info = arch.codelab
+    if info is None or model_dir is None:
+        return None
+    for candidate in (Path(model_dir) / info.graph_file, Path(model_dir) / info.archive):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
 def codelab_extractor(arch, model_dir) -> "FrozenExtractor | None":
     """The codelab's own frozen graph for `arch` from --model_dir (extracted, or its .tgz),
     or None when the folder does not hold it. Never downloads."""
     import tarfile
 
+    if codelab_file(arch, model_dir) is None:
+        return None
     from ..compat import v1
     from ..errors import HomeworkError
 
     info = arch.codelab
-    if info is None or model_dir is None:
-        return None
     model_dir = Path(model_dir)
     graph_path = model_dir / info.graph_file
     archive = model_dir / info.archive

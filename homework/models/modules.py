@@ -55,13 +55,42 @@ def ensure_standin(settings: Settings, arch: Architecture) -> Module:
     return Module(arch, str(path), manifest["recipe"], standins.tree_hash(manifest), True, manifest["parameters"])
 
 
-def get_module(architecture: Union[str, Architecture], settings: Settings) -> Module:
+TF_HUB, YOUR_MODULE, STAND_IN, CODELAB_GRAPH = "TF Hub module", "your module", "stand-in module", "codelab frozen graph"
+
+
+@dataclass(frozen=True)
+class ModuleSource:
+    """Where a module (or retrain's extractor) will come from, known before anything is
+    loaded, built or fetched: what `hw5 run` and `hw5 retrain` say when they start."""
+
+    architecture: str
+    kind: str  # TF_HUB | YOUR_MODULE | STAND_IN | CODELAB_GRAPH
+    where: str  # a handle, a folder or a file
+    stand_in: bool
+    fetch_from: Optional[str] = None  # the URL to download first; None when nothing is downloaded
+
+
+def module_source(architecture: Union[str, Architecture], settings: Settings) -> ModuleSource:
+    """Where get_module takes `architecture`'s module from: the registry's TF Hub handle (real
+    profile) or --hub-module's handle, fetched into the cache; --hub-module's folder; else the stand-in."""
     arch = get_architecture(architecture) if isinstance(architecture, str) else architecture
     item = hub_download(arch, settings)
     if item is not None:
-        return _downloaded(arch, item, settings)
+        fetch_from = None if catalogue.in_cache(item, settings) else item.url
+        return ModuleSource(arch.name, TF_HUB, str(_handle(arch, settings)), False, fetch_from)
     if settings.hub_module:
-        return _local(arch, Path(str(settings.hub_module)).expanduser())
+        local = Path(str(settings.hub_module)).expanduser()
+        return ModuleSource(arch.name, YOUR_MODULE, str(local), (local / standins.MANIFEST).is_file())
+    return ModuleSource(arch.name, STAND_IN, str(standin_dir(settings, arch)), True)
+
+
+def get_module(architecture: Union[str, Architecture], settings: Settings) -> Module:
+    arch = get_architecture(architecture) if isinstance(architecture, str) else architecture
+    source = module_source(arch, settings)
+    if source.kind == TF_HUB:
+        return _downloaded(arch, hub_download(arch, settings), settings)
+    if source.kind == YOUR_MODULE:
+        return _local(arch, Path(source.where))
     return ensure_standin(settings, arch)
 
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as _dt
-import json
 import logging
 import time
 from dataclasses import dataclass
@@ -23,6 +22,7 @@ import numpy as np
 
 from .. import files
 from ..data.images import ImageTree, load_image_tree, load_rgb
+from ..data.trees import is_generated_tree
 from ..errors import HomeworkError
 from ..settings import Settings
 from .bottlenecks import BottleneckCache
@@ -79,13 +79,9 @@ def _check_sweep(configs: Sequence[RetrainConfig]) -> None:
 
 def folder_data(root) -> dict:
     """A folder given with --image_dir, as an input of the result: a stand-in when it is one of
-    the generated trees (the folder beside their manifest), else the user's own images."""
-    root = Path(root)
-    try:
-        generated = "tree" in json.loads((root.parent / "manifest.json").read_text())
-    except (OSError, ValueError, TypeError):
-        generated = False
-    return {"stand_in": generated, "identity": f"{'stand-in: generated' if generated else 'folder'}: {root}"}
+    the generated trees, else the user's own images."""
+    generated = is_generated_tree(root)
+    return {"stand_in": generated, "identity": f"{'stand-in: generated' if generated else 'folder'}: {Path(root)}"}
 
 
 def train_heads(extractor: Extractor, tree: ImageTree, vectors: np.ndarray, configs: Sequence[RetrainConfig], settings: Settings,

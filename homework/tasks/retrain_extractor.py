@@ -18,7 +18,7 @@ import numpy as np
 from .. import catalogue
 from ..data.images import ImageTree, load_rgb
 from ..models import modules
-from ..models.frozen import FrozenExtractor, codelab_extractor, freeze_module
+from ..models.frozen import FrozenExtractor, codelab_extractor, codelab_file, freeze_module
 from ..models.registry import get_architecture
 from ..progress import Progress
 from ..resources import release_memory
@@ -40,10 +40,22 @@ def load_extractor(config, settings: Settings) -> FrozenExtractor:
     In the real profile --model_dir defaults to where `hw5 data` puts the codelab's graphs, unless
     --hub-module asks for one module for every architecture."""
     arch = get_architecture(config.architecture)
-    model_dir = config.model_dir
-    if model_dir is None and settings.profile == "real" and not settings.hub_module:
-        model_dir = catalogue.codelab_dir(settings)
-    return codelab_extractor(arch, model_dir) or freeze_module(modules.get_module(arch, settings), settings)
+    return codelab_extractor(arch, _model_dir(config, settings)) or freeze_module(modules.get_module(arch, settings), settings)
+
+
+def extractor_source(config, settings: Settings) -> modules.ModuleSource:
+    """Where load_extractor will take the extractor from, without loading or fetching anything."""
+    arch = get_architecture(config.architecture)
+    graph = codelab_file(arch, _model_dir(config, settings))
+    if graph is not None:
+        return modules.ModuleSource(arch.name, modules.CODELAB_GRAPH, str(graph), stand_in=False)
+    return modules.module_source(arch, settings)
+
+
+def _model_dir(config, settings: Settings):
+    if config.model_dir is None and settings.profile == "real" and not settings.hub_module:
+        return catalogue.codelab_dir(settings)
+    return config.model_dir
 
 
 class Extractor:
