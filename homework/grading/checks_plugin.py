@@ -16,6 +16,7 @@ from ..errors import HomeworkError
 from . import evidence, gradescope, inputs
 
 CHECKS_SUFFIX = ".checks.json"
+CHECKS_FOLDER = "checks"  # the folder of the pytest suites that execute the homework
 
 
 def checks_path(record_path: Path) -> Path:
@@ -43,6 +44,8 @@ class ChecksResults:
         self.summary = ""
 
     def pytest_sessionfinish(self, session, exitstatus):
+        if not any(CHECKS_FOLDER in Path(str(item.fspath)).parts for item in getattr(session, "items", [])):
+            return  # no homework check ran (pytest tests/, say): the record's checks file is left as it is
         try:
             doc = run_record.read(self.record_path) if self.record_path.exists() else None
         except HomeworkError as exc:
