@@ -190,3 +190,97 @@ def test_the_zip_of_hw5_submit_is_read_by_its_manifest(install, tmp_path):
     (root / "submission" / answers).write_text("edited after the zip was made")
     out = _run(root)
     assert "manifest.json not used" in out["output"] and "changed after hw5 submit" in out["output"]
+
+
+# -- hw5 grade of one submission: the zip hw5 submit writes, graded as Gradescope grades it -------------
+
+def _submission_zip(tmp_path) -> Path:
+    record = tmp_path / "pc.json"
+    shutil.copy(FIXTURES / "record_embedded.json", record)
+    shutil.copy(FIXTURES / "writeups" / "numbered_bold_dash.md", tmp_path / "my_answers.md")
+    zpath = tmp_path / "s.zip"
+    assert main(["submit", "--answers", str(tmp_path / "my_answers.md"), "--record", str(record), "--no-pdf", "-o", str(zpath)]) == 0
+    return zpath
+
+
+def _scores(doc):
+    return [(t["name"], t["score"]) for t in doc["tests"]]
+
+
+def test_hw5_grade_of_a_submission_zip_is_the_autograders_grade(install, tmp_path, autograder_zip):
+    zpath = _submission_zip(tmp_path)
+    root = install()
+    with zipfile.ZipFile(zpath) as zf:
+        zf.extractall(root / "submission")
+    gradescope_doc = _run(root)
+    assert main(["grade", str(zpath), "--json", str(tmp_path / "local.json")]) == 0
+    local = json.loads((tmp_path / "local.json").read_text())
+    assert _scores(local) == _scores(gradescope_doc) and local["score"] == gradescope_doc["score"] == 36
+    assert evidence.EMBEDDED_REASON in local["output"] and "named by manifest.json" in local["output"]
+    assert main(["grade", str(root / "submission"), "--json", str(tmp_path / "folder.json")]) == 0  # the unpacked folder: the same
+    assert _scores(json.loads((tmp_path / "folder.json").read_text())) == _scores(gradescope_doc)
+    assert main(["grade", str(zpath), "--accept-profile", "embedded", "--json", str(tmp_path / "dry.json")]) == 0
+    dry = json.loads((tmp_path / "dry.json").read_text())
+    assert gradescope.checks_score(dry) == sum(v.points for v in verdicts.judge_all(json.loads((tmp_path / "pc.json").read_text())))
+    assert gradescope.checks_score(dry) > 0 and dry["score"] == 36 + gradescope.checks_score(dry)
+
+
+def _zip(path: Path, members) -> Path:
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+        for info, data in members:
+            zf.writestr(info, data)
+    return path
+
+
+def _link(name: str) -> zipfile.ZipInfo:
+    info = zipfile.ZipInfo(name)
+    info.external_attr = (0o120777 << 16)
+    return info
+
+
+@pytest.mark.parametrize("members, expected", [
+    ([("../escaped.md", "1. a")], "would land outside the folder"),
+    ([("/abs/answers.md", "1. a")], "would land outside the folder"),
+    ([("C:/answers.md", "1. a")], "would land outside the folder"),
+    ([(_link("answers.md"), "/etc/passwd")], "is a link"),
+    ([(f"f{i}.txt", "") for i in range(30)], "more than 20 files"),
+    ([("answers.md", "0" * 100_000)], "unpacks to more than 20,000 bytes"),  # a zip bomb in miniature
+])
+def test_a_hostile_submission_zip_is_refused_in_one_line_and_nothing_escapes(tmp_path, capsys, monkeypatch, members, expected):
+    from homework.grading import command
+
+    monkeypatch.setattr(command, "MAX_ZIP_BYTES", 5_000)
+    monkeypatch.setattr(command, "MAX_ZIP_FILES", 20)
+    zpath = _zip(tmp_path / "s.zip", members)
+    assert zpath.stat().st_size < 5_000  # under the zip's own size limit: refused for what it unpacks to
+    assert main(["grade", str(zpath), "--json", str(tmp_path / "out.json")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and str(zpath) in err and expected in err, err
+    assert not (tmp_path / "out.json").exists() and not (tmp_path.parent / "escaped.md").exists()
+
+
+def test_a_file_that_is_not_a_zip_or_too_big_is_refused_in_one_line(tmp_path, capsys, monkeypatch):
+    from homework.grading import command
+
+    (tmp_path / "s.zip").write_bytes(b"%PDF-1.4 renamed")
+    assert main(["grade", str(tmp_path / "s.zip")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "not a readable zip" in err and str(tmp_path / "s.zip") in err
+    monkeypatch.setattr(command, "MAX_ZIP_BYTES", 10)
+    assert main(["grade", str(tmp_path / "s.zip")]) == 2
+    assert "over the 10-byte limit for a submission zip" in capsys.readouterr().err
+
+
+def test_a_class_folder_grades_each_student_folder_under_the_staff_policy(tmp_path):
+    folder = tmp_path / "class"
+    for student in ("alice", "bob"):
+        (folder / student / "results").mkdir(parents=True)
+        shutil.copy(FIXTURES / "answers_full.yaml", folder / student / "answers.yaml")
+    (folder / "alice" / "results" / "pc.json").write_text(json.dumps(honest()))  # an embedded run
+    (folder / "bob" / "results" / "pc.json").write_text(json.dumps(real_record(gpu=False)))
+    for accept, alice_checks in ((None, 0), ("embedded", verdicts.total_weight())):
+        out = tmp_path / f"grades-{accept}"
+        assert main(["grade", str(folder), "-o", str(out), "-j", "1", *(["--accept-profile", accept] if accept else [])]) == 0
+        rows = {r["submission"]: r for r in csv.DictReader((out / "class.csv").open())}
+        assert float(rows["alice"]["checks"]) == alice_checks
+        assert float(rows["bob"]["checks"]) == verdicts.total_weight() - 1

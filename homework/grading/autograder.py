@@ -17,12 +17,15 @@ import sys
 import time
 import zipfile
 from pathlib import Path
-from typing import List, Optional
+from typing import TYPE_CHECKING, List, Optional, Tuple
 
 from .. import verdicts
 from ..errors import HomeworkError
 from ..packaged import packaged_file
 from . import bundle, evidence, gradescope
+
+if TYPE_CHECKING:
+    from . import grader
 
 PACKAGE = Path(__file__).resolve().parents[1]  # homework/
 POLICY = "policy.json"
@@ -80,13 +83,29 @@ def build_command(args: argparse.Namespace) -> int:
     return 0
 
 
-# -- inside Gradescope ---------------------------------------------------------------------
-def _checks_part(found: bundle.Bundle, policy: evidence.Policy) -> dict:
-    """The checks' part from the submitted records (the best of several), recomputed; a record that
-    cannot be read costs the checks, not the written answers."""
+# -- inside Gradescope (and `hw5 grade` of a submission folder or zip) ----------------------------
+def grade_folder(folder: Path, rubric, policy: evidence.Policy) -> Tuple["grader.Grades", dict]:
+    """A submission folder graded as Gradescope grades it: the answers the bundle names, the checks
+    recomputed from the submitted records (the best of several), and the answers' claims compared
+    with that record. Raises HomeworkError when there are no answers to grade."""
+    from . import grader
+
+    found = bundle.read_folder(folder, lambda path: grader.answered_count(path, rubric))
+    if found.answers is None:
+        raise HomeworkError(found.problem)
+    checks, record = _checks_part(found, policy)
+    grades = grader.grade_submission(found.answers, rubric=rubric, record=record)
+    doc = grader.results_json(grades, checks)
+    doc["output"] = f"answers: {found.chosen_by}\n" + doc["output"]
+    return grades, doc
+
+
+def _checks_part(found: bundle.Bundle, policy: evidence.Policy) -> Tuple[dict, Optional[dict]]:
+    """The checks' part from the submitted records (the best of several), recomputed, and the record
+    it came from; a record that cannot be read costs the checks, not the written answers."""
     from . import checks_plugin, schema
 
-    grades, unreadable = [], []
+    graded, unreadable = [], []
     for path in found.records:
         where = str(path.relative_to(found.folder))
         try:
@@ -101,22 +120,22 @@ def _checks_part(found: bundle.Bundle, policy: evidence.Policy) -> dict:
                 claimed = checks_plugin.read_checks(beside, record)
             except HomeworkError:
                 claimed = None
-        grades.append(evidence.grade_record(record, where, policy, claimed))
-    if not grades:
+        graded.append((evidence.grade_record(record, where, policy, claimed), record))
+    if not graded:
         why = ("no run record: submit results/<label>.json (hw5 submit puts it in the zip)" if not unreadable
                else f"run record refused: {unreadable[0]}")
-        chosen = evidence.grade_record(None, why, policy)
+        chosen, record = evidence.grade_record(None, why, policy), None
     else:
-        chosen = evidence.best(grades)
+        chosen = evidence.best([grade for grade, _ in graded])
+        record = next(rec for grade, rec in graded if grade is chosen)
     doc = gradescope.checks_part(chosen)
-    for extra in unreadable[1 if not grades else 0:]:
+    for extra in unreadable[1 if not graded else 0:]:
         doc["output"] += f"\nrecord not read: {extra}"
-    return doc
+    return doc, record
 
 
 def run(root: Path) -> dict:
     """Grade root/submission into root/results/results.json; never leaves without writing it."""
-    from . import grader
     from .rubric import Rubric
 
     started = time.perf_counter()
@@ -124,13 +143,7 @@ def run(root: Path) -> dict:
     out = root / "results" / "results.json"
     try:
         rubric = Rubric.load(source / "answers" / "rubric.yaml")
-        policy = evidence.Policy.read(source / POLICY)
-        found = bundle.read_folder(root / "submission", lambda path: grader.answered_count(path, rubric))
-        if found.answers is None:
-            raise HomeworkError(found.problem)
-        grades = grader.grade_submission(found.answers, rubric=rubric)
-        doc = grader.results_json(grades, _checks_part(found, policy))
-        doc["output"] = f"answers: {found.chosen_by}\n" + doc["output"]
+        _, doc = grade_folder(root / "submission", rubric, evidence.Policy.read(source / POLICY))
     except HomeworkError as exc:
         doc = gradescope.results([], time.perf_counter() - started, f"Not graded: {exc}")
     except Exception as exc:  # a bug here must still give the student a results.json and staff a reason

@@ -18,7 +18,7 @@ from .. import files
 from ..errors import HomeworkError
 from ..formats import inline
 from ..progress import Progress
-from . import bundle, inputs
+from . import bundle, gradescope, inputs
 
 SUFFIXES = (".md", ".markdown", ".txt", ".yaml", ".yml", ".ipynb")
 DEFAULT_OUT = Path("grades")
@@ -82,35 +82,28 @@ def _gradescope_names(path: Path) -> Dict[str, str]:
 
 
 def _grade_one(job) -> Dict:
-    """In a worker process: grade one submission (its answers, and its run record when there is one),
-    write its results.json; errors come back as one line."""
-    sub, rubric_path, out_dir = job
-    from . import evidence, gradescope, grader
+    """In a worker process: grade one submission (a folder as Gradescope grades it, or one answers
+    file), write its results.json; errors come back as one line."""
+    sub, rubric_path, out_dir, accept = job
+    from . import autograder, evidence, grader
     from .rubric import Rubric
 
     row: Dict = {"submission": str(sub.path), "name": sub.name, "student": sub.student}
     try:
         rubric = Rubric.load(rubric_path)
-        checks = None
         if sub.path.is_dir():
-            found = bundle.read_folder(sub.path, lambda p: grader.answered_count(p, rubric))
-            if found.answers is None:
-                raise HomeworkError(f"{sub.path}: {found.problem}")
-            answers_path, records = found.answers, found.records
+            grades, doc = autograder.grade_folder(sub.path, rubric, evidence.Policy.accepting(accept))
         else:
-            answers_path, records = sub.path, []
-        grades = grader.grade_submission(answers_path, rubric=rubric)
-        if records:
-            from . import schema
-
-            checks = gradescope.checks_part(evidence.best([evidence.grade_record(schema.read_record(r), str(r)) for r in records]))
+            grades = grader.grade_submission(sub.path, rubric=rubric)
+            doc = grader.results_json(grades)
     except HomeworkError as exc:
-        row["error"] = str(exc)
+        row["error"] = f"{sub.path}: {exc}" if str(sub.path) not in str(exc) else str(exc)
         return row
-    gradescope.write_results(Path(out_dir) / f"{sub.name}.results.json", grader.results_json(grades, checks))
+    gradescope.write_results(Path(out_dir) / f"{sub.name}.results.json", doc)
+    checks = gradescope.checks_score(doc)
     named = sub.student if sub.student != sub.name else ""  # Gradescope's submitters, when its export names them
     row.update(student=named or grades.submission.student or sub.student, score=grades.score, max_score=grades.max_score,
-               checks=checks["score"] if checks else "", answers=str(answers_path),
+               checks="" if checks is None else checks, answers=grades.submission.source,
                questions={g.id: g.score for g in grades.questions},
                answered=sum(g.answered for g in grades.questions),
                review=[f"Q{g.id}: {'; '.join(g.review)}" for g in grades.questions if g.needs_review],
@@ -127,7 +120,8 @@ def run(items: List[str], rubric_path, args: argparse.Namespace) -> int:
     if any(out_dir.resolve() == s.path.resolve() or out_dir.resolve() in s.path.resolve().parents for s in subs):
         raise HomeworkError(f"{out_dir}: holds submissions; write the class results to another folder")
     out_dir.mkdir(parents=True, exist_ok=True)
-    jobs = [(sub, str(rubric_path), str(out_dir)) for sub in subs]
+    accept = tuple(getattr(args, "accept_profile", None) or ())
+    jobs = [(sub, str(rubric_path), str(out_dir), accept) for sub in subs]
     workers = max(1, min(getattr(args, "jobs", 0) or os.cpu_count() or 1, len(jobs)))
     progress = Progress("grading", len(jobs), unit="submissions")
     rows: List[Dict] = []

@@ -3,11 +3,16 @@ or the calibration set (--calibrate)."""
 from __future__ import annotations
 
 import argparse
+import tempfile
 from pathlib import Path
 from typing import Optional
 
+from .. import archives
 from ..errors import HomeworkError
-from . import checks_plugin, evidence, gradescope, grader, inputs, schema
+from . import bundle, checks_plugin, evidence, gradescope, grader, inputs, schema
+
+MAX_ZIP_BYTES = 200 * 1024 * 1024  # a submission with two records and a PDF is a few MB
+MAX_ZIP_FILES = 10_000
 
 
 def run(args: argparse.Namespace, rubric_path: str) -> int:
@@ -26,6 +31,8 @@ def run(args: argparse.Namespace, rubric_path: str) -> int:
     submissions = list(args.submission or [])
     if not submissions:
         raise HomeworkError("hw5 grade: give a submission (answers.yaml or a write-up), a folder of them, or --calibrate")
+    if len(submissions) == 1 and _one_submission(Path(submissions[0])):
+        return grade_bundle(Path(submissions[0]), rubric_path, args)
     if len(submissions) > 1 or Path(submissions[0]).is_dir():
         from . import classroom
 
@@ -44,10 +51,42 @@ def _checks_for(args: argparse.Namespace, record: Optional[dict]) -> Optional[di
     if record is None:
         raise HomeworkError("hw5 grade --json: give --record of the run (results/<label>.json) so the checks can be "
                             "recomputed from it, or pass --written-only to grade the written answers alone")
-    policy = evidence.Policy(("real",) + tuple(p for p in (args.accept_profile or []) if p != "real"))
+    policy = evidence.Policy.accepting(args.accept_profile or [])
     beside = checks_plugin.checks_path(args.record)
     claimed = checks_plugin.read_checks(beside, record) if beside.exists() else None
     return gradescope.checks_part(evidence.grade_record(record, str(args.record), policy, claimed))
+
+
+def _one_submission(path: Path) -> bool:
+    """The zip `hw5 submit` writes, or a folder holding one submission (its manifest.json at the top)."""
+    return path.suffix.lower() == ".zip" or (path.is_dir() and (path / bundle.MANIFEST).is_file())
+
+
+def grade_bundle(path: Path, rubric_path, args: argparse.Namespace) -> int:
+    """One submission graded exactly as the Gradescope autograder grades it: answers, checks
+    recomputed from its records under the staff policy, claims compared with the record."""
+    from . import autograder
+    from .rubric import Rubric
+
+    if args.record:
+        raise HomeworkError(f"hw5 grade {path}: the submission's own records are graded; --record is for an answers file")
+    out = inputs.output_path(args.json, [path, rubric_path], "results.json") if args.json else None
+    policy = evidence.Policy.accepting(args.accept_profile or [])
+    rubric = Rubric.load(rubric_path)
+    with tempfile.TemporaryDirectory(prefix="hw5-submission.") as unpacked:
+        folder = path
+        if path.is_file():
+            if path.stat().st_size > MAX_ZIP_BYTES:
+                raise HomeworkError(f"{path}: over the {MAX_ZIP_BYTES:,}-byte limit for a submission zip")
+            archives.unpack_zip(path, Path(unpacked), MAX_ZIP_BYTES * 4, MAX_ZIP_FILES)
+            folder = Path(unpacked)
+        grades, doc = autograder.grade_folder(folder, rubric, policy)
+    print(grader.table(grades))
+    print(doc["output"])
+    if out is not None:
+        gradescope.write_results(out, doc)
+        print(f"hw5: wrote {out}")
+    return 0
 
 
 def grade_one(path, rubric_path, args: argparse.Namespace) -> int:

@@ -32,6 +32,11 @@ class Policy:
         return json.dumps({"accept_profiles": list(self.accept_profiles)}, indent=2)
 
     @classmethod
+    def accepting(cls, extra: Sequence[str] = ()) -> "Policy":
+        """The default policy, plus the profiles staff accept on the command line (--accept-profile)."""
+        return cls(DEFAULT_PROFILES + tuple(p for p in extra if p not in DEFAULT_PROFILES))
+
+    @classmethod
     def read(cls, path: Path) -> "Policy":
         if not Path(path).is_file():
             return cls()

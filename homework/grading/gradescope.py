@@ -7,7 +7,7 @@ max_score, status ("passed" | "failed"), output, visibility.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Iterable, List
+from typing import Iterable, List, Optional
 
 from .. import files
 from ..errors import HomeworkError
@@ -54,6 +54,13 @@ def checks_part(grade) -> dict:
             (f"0 points ({grade.refused})" if grade.refused else f"{passed} of {len(grade.verdicts)} passed, "
                                                                   f"{grade.score:g} / {verdicts.total_weight():g} points"))
     return results(tests, 0.0, "\n".join([head, *grade.notes]))
+
+
+def checks_score(doc: dict) -> Optional[float]:
+    """The points the homework checks earned in a results document (their tests are numbered C1,
+    C2, ...), None when it has no checks part."""
+    checks = [t["score"] for t in doc["tests"] if str(t.get("number", "")).startswith("C")]
+    return round(sum(checks), 2) if checks else None
 
 
 def test(name: str, number: str, score: float, max_score: float, output: str) -> dict:
