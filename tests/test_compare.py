@@ -75,8 +75,8 @@ def test_orin_run_compares_with_the_pcs_saved_benchmarks(pytester):
     pc = pytester.runpytest_subprocess(*common, "--device-label=pc", "--benchmark-autosave", "--record=results/pc.json")
     pc.assert_outcomes(passed=1)
     (saved,) = (pytester.path / ".benchmarks" / "pc").glob("0001_*.json")
-    for compare in (str(saved.relative_to(pytester.path)), "0001"):
-        orin = pytester.runpytest_subprocess(*common, "--device-label=orin", f"--benchmark-compare={compare}", "--record=results/orin.json")
+    for against in (str(saved.relative_to(pytester.path)), "0001"):
+        orin = pytester.runpytest_subprocess(*common, "--device-label=orin", f"--benchmark-compare={against}", "--record=results/orin.json")
         orin.assert_outcomes(passed=1)
         text = orin.stdout.str()
         assert "Can't compare" not in text, text

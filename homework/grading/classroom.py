@@ -18,7 +18,7 @@ from .. import files
 from ..errors import HomeworkError
 from ..formats import inline
 from ..progress import Progress
-from . import bundle, gradescope, inputs
+from . import gradescope, inputs
 
 SUFFIXES = (".md", ".markdown", ".txt", ".yaml", ".yml", ".ipynb")
 DEFAULT_OUT = Path("grades")

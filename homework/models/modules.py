@@ -10,6 +10,7 @@ from typing import Optional, Union
 
 from .. import catalogue, files
 from ..errors import HomeworkError
+from ..resources import in_child
 from ..settings import Settings
 from . import standins
 from .registry import Architecture, get_architecture
