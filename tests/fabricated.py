@@ -210,3 +210,16 @@ def edited(record: dict, change) -> dict:
     out = copy.deepcopy(record)
     change(out)
     return out
+
+
+def edit(path: str, value, sep: str = "."):
+    """An edit to a record: the value at `path` (keys joined by `sep`, list indices as numbers) set
+    to `value`; a callable `value` gets the old value."""
+    def change(record):
+        *parents, last = path.split(sep)
+        node = record
+        for key in parents:
+            node = node[int(key)] if isinstance(node, list) else node[key]
+        key = int(last) if isinstance(node, list) else last
+        node[key] = value(node[key]) if callable(value) else value
+    return change
