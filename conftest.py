@@ -86,6 +86,16 @@ def pytest_configure(config):
     if config.pluginmanager.hasplugin("benchmark"):  # pytest-benchmark is optional: -p no:benchmark runs without it
         _benchmark_compare_across_labels(config)
         config.pluginmanager.register(BenchmarkLabels(), "hw5-benchmark-labels")
+    else:
+        config.pluginmanager.register(NoBenchmark(), "hw5-no-benchmark")
+
+
+class NoBenchmark:
+    """Without pytest-benchmark, each benchmark skips with the reason instead of erroring for its fixture."""
+
+    @pytest.fixture
+    def benchmark(self):
+        pytest.skip("not timed: pytest-benchmark is not loaded (-p no:benchmark, or not installed)")
 
 
 def _benchmark_label(config) -> str:

@@ -334,10 +334,32 @@ def _progress(index: int, total: int, name: str) -> None:
     print(f"[{'#' * done}{'.' * (width - done)}] {index}/{total} {name}", flush=True)
 
 
+def version_line() -> str:
+    """hw5's version and the installed stack's, read from the packages' metadata (TensorFlow is not
+    imported: --version answers at once, and even where TensorFlow is broken)."""
+    from importlib import metadata
+
+    def installed(name: str) -> str:
+        try:
+            return metadata.version(name)
+        except metadata.PackageNotFoundError:
+            return "not installed"
+
+    stack = ", ".join(f"{label} {installed(name)}" for label, name in (("TensorFlow", "tensorflow"), ("Keras", "keras"),
+                                                                       ("tf_keras", "tf-keras"), ("TF Hub", "tensorflow-hub")))
+    return f"hw5 {__version__} (Python {platform.python_version()}; {stack})"
+
+
+class _Version(argparse.Action):
+    def __call__(self, parser, namespace, values, option_string=None):
+        print(version_line())  # unwrapped, unlike argparse's own version action
+        parser.exit()
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="hw5", description="Homework 5 (TF2 and TF1): run, measure, grade, report.")
     parser.add_argument("-v", "--verbose", action="store_true", help="show progress details")
-    parser.add_argument("--version", action="version", version=f"hw5 {__version__} (Python {platform.python_version()})")
+    parser.add_argument("--version", action=_Version, nargs=0, help="show hw5's version and the installed TensorFlow stack's, and exit")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     def command(name: str, func: Callable, help_text: str) -> argparse.ArgumentParser:

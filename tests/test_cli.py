@@ -11,7 +11,7 @@ def test_help_lists_subcommands(capsys):
         assert command in out
 
 
-def test_version_names_hw5_and_python_without_importing_tensorflow():
+def test_version_names_hw5_python_and_the_stack_without_importing_tensorflow():
     import platform
 
     from homework import __version__
@@ -19,7 +19,12 @@ def test_version_names_hw5_and_python_without_importing_tensorflow():
     code = ("import sys\nfrom homework.cli import main\ntry:\n    main(['--version'])\n"
             "except SystemExit as stop:\n    print('exit', stop.code, 'tensorflow' in sys.modules)")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
-    assert done.stdout.splitlines() == [f"hw5 {__version__} (Python {platform.python_version()})", "exit 0 False"], done.stderr
+    from importlib import metadata
+
+    stack = f"TensorFlow {metadata.version('tensorflow')}, Keras {metadata.version('keras')}"
+    version, exit_line = done.stdout.splitlines()
+    assert version.startswith(f"hw5 {__version__} (Python {platform.python_version()}; {stack}, ") and version.endswith(")")
+    assert exit_line == "exit 0 False", done.stderr
 
 
 def test_bad_config_is_one_line_without_traceback(tmp_path):

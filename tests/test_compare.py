@@ -87,8 +87,9 @@ def test_orin_run_compares_with_the_pcs_saved_benchmarks(pytester):
 def test_runs_without_pytest_benchmark(pytester):
     """pytest-benchmark is optional: `pytest -p no:benchmark` runs the tests (its hooks are not registered)."""
     pytester.makeconftest((ROOT / "conftest.py").read_text())
-    pytester.makepyfile(test_plain="def test_plain():\n    assert True\n")
+    pytester.makepyfile(test_plain="def test_plain():\n    assert True\n\ndef test_benchmark_sum(benchmark):\n    benchmark(sum, [1])\n")
     pytester.makeini("[pytest]\nmarkers =\n    weight(points): points\n")
-    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-p", "no:benchmark", "--record=results/x.json")
-    result.assert_outcomes(passed=1)
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-p", "no:benchmark", "-rs", "--record=results/x.json")
+    result.assert_outcomes(passed=1, skipped=1)  # the benchmark skips with the reason, not an error for its fixture
+    assert "not timed: pytest-benchmark is not loaded" in result.stdout.str()
     assert "INTERNALERROR" not in result.stdout.str() + result.stderr.str()
