@@ -14,7 +14,7 @@ from typing import Callable, List, Optional, Tuple
 from . import catalogue, files
 from .data import trees
 from .data.mnist import load_mnist
-from .models import modules, probe, standins
+from .models import frozen, modules, probe, standins
 from .errors import HomeworkError
 from .resources import in_child
 from .models.registry import INCEPTION_V3, MOBILENET_V2, get_architecture
@@ -137,6 +137,16 @@ def _probe_step(settings: Settings, arch) -> Tuple[str, str]:
     )
 
 
+def _frozen_step(settings: Settings, arch) -> Tuple[str, str]:
+    """The TF1 frozen graph the retrain (and the transfer's memory estimate) read, made now, while the
+    process that would otherwise freeze it inside a task is still small."""
+    module = modules.get_module(arch, settings)
+    path = frozen.frozen_path(module, settings)
+    made = not path.is_file()
+    extractor = frozen.freeze_module(module, settings)
+    return ("built" if made else "cached"), f"{path.name}: {extractor.input_tensor} -> {extractor.bottleneck_size} features"
+
+
 def prepare(settings: Settings, progress: Optional[Callable[[int, int, str], None]] = None) -> List[Step]:
     plan = [("MNIST", lambda: _mnist_step(settings), False)]
     plan.append(("flowers tree", lambda: _flowers_step(settings), False))
@@ -146,6 +156,7 @@ def prepare(settings: Settings, progress: Optional[Callable[[int, int, str], Non
         plan.append((f"module {arch.name}", lambda arch=arch: _module_step(settings, arch), False))
         if settings.profile == "embedded" and not settings.hub_module:
             plan.append((f"probe {arch.name}", lambda arch=arch: _probe_step(settings, arch), False))
+            plan.append((f"frozen graph {arch.name}", lambda arch=arch: _frozen_step(settings, arch), False))
     if settings.profile == "real" and not settings.hub_module:  # with --hub-module, retrain uses that module
         for arch in architectures(settings):
             if arch.codelab:

@@ -56,7 +56,8 @@ COMMANDS = {
 class Sampler:
     """with Sampler() as s: ...; s.summary() -> {"seconds", "samples", "<metric>_mean/_max", "sources", "unavailable"}
     RSS is the watched process's (pid, default this one) with all its descendants (rss_mb), and
-    the largest single process among them (rss_largest_mb): TensorFlow children count."""
+    the largest single process among them (rss_largest_mb): TensorFlow children count. On Linux the
+    tree's proportional set size too (pss_mb): shared pages counted once, not once per process."""
 
     pid: Optional[int] = None
     samples: List[Dict[str, float]] = field(default_factory=list)
@@ -119,13 +120,18 @@ class Sampler:
                 members = [process] + process.children(recursive=True)
             except psutil.Error:  # the watched process has ended
                 members = []
+            pss: List[Optional[float]] = []
             for member in members:
                 try:
                     sizes.append(member.memory_info().rss / 2**20)
                 except psutil.Error:
-                    pass
+                    continue
+                pss.append(proportional_mb(member.pid))
             if sizes:
-                self.samples.append({"rss_mb": sum(sizes), "rss_largest_mb": max(sizes)})
+                sample = {"rss_mb": sum(sizes), "rss_largest_mb": max(sizes)}
+                if pss and None not in pss:
+                    sample["pss_mb"] = sum(pss)
+                self.samples.append(sample)
             if self._stop.wait(INTERVAL_S):
                 return
 
@@ -148,6 +154,21 @@ class Sampler:
             out[f"{key}_mean"] = round(sum(values) / len(values), 1)
             out[f"{key}_max"] = round(max(values), 1)
         return out
+
+
+def proportional_mb(pid: int) -> Optional[float]:
+    """A process's proportional set size in MB (Linux): its private pages plus its share of pages it
+    shares, such as TensorFlow's libraries mapped by a parent and its children. Summed over a process
+    tree it is the tree's memory; summed RSS counts every shared page once per process. None where
+    /proc/<pid>/smaps_rollup cannot be read."""
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as handle:
+            for line in handle:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1]) / 1024
+    except (OSError, ValueError, IndexError):
+        return None
+    return None
 
 
 def release_memory() -> None:

@@ -14,3 +14,24 @@ def test_rss_counts_the_watched_process_and_its_children():
     summary = sampler.summary()
     assert summary["rss_largest_mb_max"] >= 300  # the child's 300 MB buffer
     assert summary["rss_mb_max"] >= summary["rss_largest_mb_max"] + 100  # plus the parent's 100 MB
+
+
+# a parent touches 300 MB, then forks a child that shares those pages (copy-on-write) and touches 50 MB of its own
+SHARED = ("import os, time; x = bytearray(os.urandom(1) * (300 * 2**20)); pid = os.fork()\n"
+          "if pid == 0:\n    y = bytearray(50 * 2**20); time.sleep(2); os._exit(0)\n"
+          "os.waitpid(pid, 0)")
+
+
+def test_pss_counts_pages_a_parent_shares_with_its_child_once():
+    import os
+
+    import pytest
+
+    if not os.path.exists(f"/proc/{os.getpid()}/smaps_rollup"):
+        pytest.skip("no /proc/<pid>/smaps_rollup here (not Linux, or a kernel before 4.14): PSS is not sampled")
+    proc = subprocess.Popen([sys.executable, "-c", SHARED])
+    with Sampler(pid=proc.pid) as sampler:
+        proc.wait()
+    summary = sampler.summary()
+    assert summary["rss_mb_max"] >= 600  # RSS counts the shared 300 MB in both processes
+    assert 330 <= summary["pss_mb_max"] <= summary["rss_mb_max"] - 250  # PSS once: 300 + the child's 50 (+ interpreters)

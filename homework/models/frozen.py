@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .. import files
-from ..resources import release_memory
+from ..errors import HomeworkError
+from ..resources import in_child
 from ..settings import Settings
 from .modules import Module
 
@@ -35,25 +36,45 @@ class FrozenExtractor:
 
 
 def freeze_module(module: Module, settings: Settings) -> FrozenExtractor:
-    from ..compat import v1
+    """The module as a frozen graph, from the cache, or frozen now in a child process: the eager
+    SavedModel load and its trace (0.9 GB for Inception v3) go back to the system with the child."""
 
     arch = module.architecture
-    path = Path(settings.cache_dir) / "frozen" / f"{module.sha256[:20]}-{arch.input_layer}-{arch.input_size}.pb"
-    graph_def = v1.GraphDef()
-    if path.is_file():
-        try:
-            graph_def.ParseFromString(path.read_bytes())
-        except Exception:
-            graph_def = v1.GraphDef()
-    if not graph_def.node:
-        graph_def = _freeze(module)
-        files.write_bytes(path, graph_def.SerializeToString())
-        release_memory()  # the eager SavedModel load and its trace are garbage now (0.9 GB for Inception v3)
+    path = frozen_path(module, settings)
+    graph_def = _cached(path)
+    if graph_def is None:
+        in_child(_freeze_to_file, module, str(path), gpu_memory_mb=settings.memory_budget_mb)
+        graph_def = _cached(path)
+        if graph_def is None:
+            raise HomeworkError(f"{path}: the frozen graph of {module.identity} was not written; delete it and run again")
     size = int(_output_width(graph_def))
     return FrozenExtractor(
         graph_def, f"{arch.input_layer}:0", f"{BOTTLENECK_NAME}:0", size, arch.input_size, arch.input_mean, arch.input_std,
         module.identity, files.sha256_bytes(path.read_bytes()), module.stand_in,
     )
+
+
+def frozen_path(module: Module, settings: Settings) -> Path:
+    arch = module.architecture
+    return Path(settings.cache_dir) / "frozen" / f"{module.sha256[:20]}-{arch.input_layer}-{arch.input_size}.pb"
+
+
+def _cached(path: Path):
+    """The GraphDef cached at `path`, None when there is none or it does not parse."""
+    from ..compat import v1
+
+    if not path.is_file():
+        return None
+    graph_def = v1.GraphDef()
+    try:
+        graph_def.ParseFromString(path.read_bytes())
+    except Exception:  # a truncated or foreign file: frozen again
+        return None
+    return graph_def if graph_def.node else None
+
+
+def _freeze_to_file(module: Module, path: str) -> None:
+    files.write_bytes(Path(path), _freeze(module).SerializeToString())
 
 
 def _freeze(module: Module):
