@@ -22,6 +22,9 @@ from .settings import Settings
 from .tasks.result import TaskResult
 
 
+SEVERAL = "several"  # the state of a step whose detail is the list of steps it made
+
+
 @dataclass(frozen=True)
 class Step:
     name: str
@@ -137,6 +140,28 @@ def _probe_step(settings: Settings, arch) -> Tuple[str, str]:
     )
 
 
+def _standin_steps(settings: Settings, arch) -> Tuple[str, List[Step]]:
+    """A stand-in module built (or verified), probed and frozen, each its own step; a step that
+    fails ends the list."""
+    steps: List[Step] = []
+    for name, action in ((f"module {arch.name}", _module_step), (f"probe {arch.name}", _probe_step),
+                         (f"frozen graph {arch.name}", _frozen_step)):
+        steps.append(_timed(name, lambda action=action: action(settings, arch)))
+        if steps[-1].state == "failed":
+            break
+    return SEVERAL, steps
+
+
+def _timed(name: str, action: Callable, optional: bool = False) -> Step:
+    """One step: action() -> (state, detail), timed; its HomeworkError is the failed step's detail."""
+    started = time.perf_counter()
+    try:
+        state, detail = action()
+    except HomeworkError as exc:
+        state, detail = "failed", str(exc)
+    return Step(name, state, time.perf_counter() - started, detail, optional)
+
+
 def _frozen_step(settings: Settings, arch) -> Tuple[str, str]:
     """The TF1 frozen graph the retrain (and the transfer's memory estimate) read, made now, while the
     process that would otherwise freeze it inside a task is still small."""
@@ -153,25 +178,23 @@ def prepare(settings: Settings, progress: Optional[Callable[[int, int, str], Non
     if settings.profile == "embedded":
         plan.append(("own-images tree", lambda: _tree_step(trees.own_images(settings)), False))
     for arch in architectures(settings):
-        plan.append((f"module {arch.name}", lambda arch=arch: _module_step(settings, arch), False))
         if settings.profile == "embedded" and not settings.hub_module:
-            plan.append((f"probe {arch.name}", lambda arch=arch: _probe_step(settings, arch), False))
-            plan.append((f"frozen graph {arch.name}", lambda arch=arch: _frozen_step(settings, arch), False))
+            # one child process per stand-in: built, probed and frozen with one TensorFlow start-up,
+            # and all it loaded goes back to the system when it ends
+            plan.append((f"module {arch.name}", lambda arch=arch: in_child(_standin_steps, settings, arch, gpu_memory_mb=settings.memory_budget_mb), False))
+        else:
+            plan.append((f"module {arch.name}", lambda arch=arch: _module_step(settings, arch), False))
     if settings.profile == "real" and not settings.hub_module:  # with --hub-module, retrain uses that module
         for arch in architectures(settings):
             if arch.codelab:
                 plan.append((f"codelab graph {arch.name}", lambda arch=arch: _codelab_step(settings, arch), True))
 
-    steps = []
+    steps: List[Step] = []
     for index, (name, action, optional) in enumerate(plan):
         if progress:
             progress(index, len(plan), name)
-        started = time.perf_counter()
-        try:
-            state, detail = action()
-        except HomeworkError as exc:
-            state, detail = "failed", str(exc)
-        steps.append(Step(name, state, time.perf_counter() - started, detail, optional))
+        step = _timed(name, action, optional)
+        steps.extend(step.detail if step.state == SEVERAL else [step])  # a stand-in's steps come back together
     if progress:
         progress(len(plan), len(plan), "done")
     return steps

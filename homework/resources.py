@@ -191,14 +191,22 @@ def in_child(function, *args, gpu_memory_mb: int = 0):
     the child sets up the GPU memory it is given before TensorFlow starts."""
     import multiprocessing
 
+    if _IN_CHILD:  # already a child of in_child: a second process would only stack another TensorFlow on top
+        return function(*args)
     release_memory()  # the parent waits beside the child: hand back what it freed first
     context = multiprocessing.get_context("spawn")  # a fork would inherit TensorFlow's threads and memory
     with context.Pool(1) as pool:
         return pool.apply(_child, (function, args, gpu_memory_mb))
 
 
+_IN_CHILD = False
+
+
 def _child(function, args, gpu_memory_mb: int):
     from . import compat
+
+    global _IN_CHILD
+    _IN_CHILD = True
 
     compat.request_gpu_memory(gpu_memory_mb)
     return function(*args)
