@@ -16,9 +16,9 @@ def test_rss_counts_the_watched_process_and_its_children():
     assert summary["rss_mb_max"] >= summary["rss_largest_mb_max"] + 100  # plus the parent's 100 MB
 
 
-# a parent touches 300 MB, then forks a child that shares those pages (copy-on-write) and touches 50 MB of its own
-SHARED = ("import os, time; x = bytearray(os.urandom(1) * (300 * 2**20)); pid = os.fork()\n"
-          "if pid == 0:\n    y = bytearray(50 * 2**20); time.sleep(2); os._exit(0)\n"
+# a parent touches 300 MB (every page, no temporary copy), then forks a child that shares those pages (copy-on-write) and touches 50 MB of its own
+SHARED = ("import os, time; x = bytearray(300 * 2**20); x[::4096] = b'1' * len(x[::4096]); pid = os.fork()\n"
+          "if pid == 0:\n    y = bytearray(50 * 2**20); y[::4096] = b'1' * len(y[::4096]); time.sleep(2); os._exit(0)\n"
           "os.waitpid(pid, 0)")
 
 
