@@ -46,7 +46,7 @@ def test_device_labels_get_their_own_benchmark_folders(pytester):
     """)
     pytester.makeini("[pytest]\nmarkers =\n    weight(points): points\n")
     for label in ("bench-a", "bench-b"):
-        result = pytester.runpytest_inprocess("-p", "no:cacheprovider", f"--device-label={label}", "--benchmark-autosave",
+        result = pytester.runpytest_subprocess("-p", "no:cacheprovider", f"--device-label={label}", "--benchmark-autosave",
                                                "--benchmark-min-rounds=3", f"--record=results/{label}.json")
         result.assert_outcomes(passed=1)
     saved = {label: sorted((pytester.path / ".benchmarks" / label).rglob("*.json")) for label in ("bench-a", "bench-b")}
@@ -72,11 +72,11 @@ def test_orin_run_compares_with_the_pcs_saved_benchmarks(pytester):
     """)
     pytester.makeini("[pytest]\nmarkers =\n    weight(points): points\n")
     common = ["-p", "no:cacheprovider", "--benchmark-min-rounds=3", "--benchmark-columns=mean"]
-    pc = pytester.runpytest_inprocess(*common, "--device-label=pc", "--benchmark-autosave", "--record=results/pc.json")
+    pc = pytester.runpytest_subprocess(*common, "--device-label=pc", "--benchmark-autosave", "--record=results/pc.json")
     pc.assert_outcomes(passed=1)
     (saved,) = (pytester.path / ".benchmarks" / "pc").glob("0001_*.json")
     for against in (str(saved.relative_to(pytester.path)), "0001"):
-        orin = pytester.runpytest_inprocess(*common, "--device-label=orin", f"--benchmark-compare={against}", "--record=results/orin.json")
+        orin = pytester.runpytest_subprocess(*common, "--device-label=orin", f"--benchmark-compare={against}", "--record=results/orin.json")
         orin.assert_outcomes(passed=1)
         text = orin.stdout.str()
         assert "Can't compare" not in text, text
@@ -89,7 +89,7 @@ def test_runs_without_pytest_benchmark(pytester):
     pytester.makeconftest((ROOT / "conftest.py").read_text())
     pytester.makepyfile(test_plain="def test_plain():\n    assert True\n\ndef test_benchmark_sum(benchmark):\n    benchmark(sum, [1])\n")
     pytester.makeini("[pytest]\nmarkers =\n    weight(points): points\n")
-    result = pytester.runpytest_inprocess("-p", "no:cacheprovider", "-p", "no:benchmark", "-rs", "--record=results/x.json")
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-p", "no:benchmark", "-rs", "--record=results/x.json")
     result.assert_outcomes(passed=1, skipped=1)  # the benchmark skips with the reason, not an error for its fixture
     assert "not timed: pytest-benchmark is not loaded" in result.stdout.str()
     assert "INTERNALERROR" not in result.stdout.str() + result.stderr.str()
