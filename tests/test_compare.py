@@ -38,33 +38,10 @@ def test_compare_errors_are_one_line(tmp_path):
     assert main(["compare", str(BENCH / "rtx-2080.json")]) == 2
 
 
-def test_device_labels_get_their_own_benchmark_folders(pytester):
-    pytester.makeconftest((ROOT / "conftest.py").read_text())
-    pytester.makepyfile(test_speed="""
-        def test_benchmark_sum(benchmark):
-            benchmark(sum, range(1000))
-    """)
-    pytester.makeini("[pytest]\nmarkers =\n    weight(points): points\n")
-    for label in ("bench-a", "bench-b"):
-        result = pytester.runpytest_subprocess("-p", "no:cacheprovider", f"--device-label={label}", "--benchmark-autosave",
-                                               "--benchmark-min-rounds=3", f"--record=results/{label}.json")
-        result.assert_outcomes(passed=1)
-    saved = {label: sorted((pytester.path / ".benchmarks" / label).rglob("*.json")) for label in ("bench-a", "bench-b")}
-    assert all(len(files) == 1 for files in saved.values()), saved
-    info = json.loads(saved["bench-a"][0].read_text())["machine_info"]["hw5"]
-    assert info["device_label"] == "bench-a" and info["profile"] == "embedded"
-    from homework import device
-
-    assert info["device"]["gpu"] == json.loads(json.dumps(device.describe()["gpu"]))  # "none", or this machine's GPUs
-    assert info["device"]["cpu"]["cores"] > 0 and info["device"]["cpu"]["model"]
-    runs = [compare.load(saved[label][0]) for label in ("bench-a", "bench-b")]
-    table = compare.markdown(runs)
-    assert "#### speed" in table and "| test_benchmark_sum |" in table and "bench-b / bench-a" in table
-
-
-def test_orin_run_compares_with_the_pcs_saved_benchmarks(pytester):
-    """The README's flow: save on the PC, copy .benchmarks/ over, then on the Orin
-    `pytest checks/ --device-label orin --benchmark-compare=<the PC's file>` (or a bare 0001)."""
+def test_device_labels_get_their_own_folders_and_the_orin_compares_with_the_pc(pytester):
+    """The README's flow: on the PC `pytest checks/ --device-label pc --benchmark-autosave`, copy
+    .benchmarks/ over, then on the Orin `--benchmark-compare=<the PC's file>` (or a bare 0001).
+    Each label saves into its own folder, with hw5's machine info."""
     pytester.makeconftest((ROOT / "conftest.py").read_text())
     pytester.makepyfile(test_speed="""
         def test_benchmark_sum(benchmark):
@@ -72,10 +49,21 @@ def test_orin_run_compares_with_the_pcs_saved_benchmarks(pytester):
     """)
     pytester.makeini("[pytest]\nmarkers =\n    weight(points): points\n")
     common = ["-p", "no:cacheprovider", "--benchmark-min-rounds=3", "--benchmark-columns=mean"]
-    pc = pytester.runpytest_subprocess(*common, "--device-label=pc", "--benchmark-autosave", "--record=results/pc.json")
-    pc.assert_outcomes(passed=1)
-    (saved,) = (pytester.path / ".benchmarks" / "pc").glob("0001_*.json")
-    for against in (str(saved.relative_to(pytester.path)), "0001"):
+    for label in ("pc", "laptop"):
+        result = pytester.runpytest_subprocess(*common, f"--device-label={label}", "--benchmark-autosave", f"--record=results/{label}.json")
+        result.assert_outcomes(passed=1)
+    saved = {label: sorted((pytester.path / ".benchmarks" / label).rglob("*.json")) for label in ("pc", "laptop")}
+    assert all(len(files) == 1 for files in saved.values()), saved
+    info = json.loads(saved["pc"][0].read_text())["machine_info"]["hw5"]
+    assert info["device_label"] == "pc" and info["profile"] == "embedded"
+    from homework import device
+
+    assert info["device"]["gpu"] == json.loads(json.dumps(device.describe()["gpu"]))  # "none", or this machine's GPUs
+    assert info["device"]["cpu"]["cores"] > 0 and info["device"]["cpu"]["model"]
+    table = compare.markdown([compare.load(saved[label][0]) for label in ("pc", "laptop")])
+    assert "#### speed" in table and "| test_benchmark_sum |" in table and "laptop / pc" in table
+
+    for against in (str(saved["pc"][0].relative_to(pytester.path)), "0001"):
         orin = pytester.runpytest_subprocess(*common, "--device-label=orin", f"--benchmark-compare={against}", "--record=results/orin.json")
         orin.assert_outcomes(passed=1)
         text = orin.stdout.str()
