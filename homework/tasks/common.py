@@ -40,11 +40,12 @@ def predicted_labels(model, images: np.ndarray, batch: int = 64) -> np.ndarray:
 
 
 def release() -> None:
-    """Drop Keras' global graph state and collect: run between models so one check file's
-    memory does not grow with every model it trains."""
-    from ..compat import keras
+    """Drop Keras' global graph state and the traced train steps TF keeps, and collect: run
+    between models so one check file's memory does not grow with every model it trains."""
+    from .. import compat
 
-    keras.backend.clear_session()
+    compat.keras.backend.clear_session()
+    compat.forget_custom_gradients()
     release_memory()
 
 
