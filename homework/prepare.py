@@ -111,7 +111,8 @@ def module_probe(settings: Settings, arch, module: Optional[modules.Module] = No
     path = Path(module.location)
     manifest = json.loads((path / standins.MANIFEST).read_text())
     flowers, own = trees.flowers(settings), trees.own_images(settings)
-    own = own if own is not None and own.stand_in else None  # the student's own photos are not probed
+    # the student's own photos are not probed; and only question 10's architecture is retrained on them
+    own = own if own is not None and own.stand_in and arch == get_architecture(settings.architecture) else None
     px = probe_px(settings, arch)
     # keyed by the module's content hash as well: a rebuilt or edited module is probed again
     key = f"module {module.sha256[:16]}: {flowers.identity} + {own.identity if own else 'no own images'} at {px}px"
@@ -136,7 +137,7 @@ def _probe_step(settings: Settings, arch) -> Tuple[str, str]:
     own = ", ".join(f"{n}: {a:.2f}" for n, a in r.get("own_images", {}).items())
     return ("built" if computed else "cached"), (
         f"flowers {r['accuracy']:.3f} ({r['folds']}-fold logistic regression, {r['images']} images at {r['image_px']}px; "
-        f"colour histogram {r['colour_histogram']:.3f}); own images a class -> accuracy {own}"
+        f"colour histogram {r['colour_histogram']:.3f})" + (f"; own images a class -> accuracy {own}" if own else "")
     )
 
 
