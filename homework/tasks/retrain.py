@@ -147,14 +147,13 @@ def train_heads(extractor: Extractor, tree: ImageTree, vectors: np.ndarray, conf
         val = val_idx if config.validation_batch_size < 0 or len(val_idx) == 0 else rng.choice(val_idx, size=config.validation_batch_size, replace=True)
         validation_summaries, validation_accuracy = [None] * n, [float("nan")] * n
         full_accuracy, full_cross_entropy = [float("nan")] * n, [float("nan")] * n
-        if len(val) and val is val_idx:  # the whole validation set is the codelab's batch (-1): one pass serves both
-            validation_summaries, validation_accuracy, full_cross_entropy = sess.run(
-                [heads.validation_summaries, heads.accuracy, heads.cross_entropy], feed(val_idx))
-            full_accuracy = validation_accuracy
-        elif len(val):
-            validation_summaries, validation_accuracy = sess.run([heads.validation_summaries, heads.accuracy], feed(val))
-            # the whole validation set as well: the curves the learning-rate facts are read from
-            full_accuracy, full_cross_entropy = sess.run([heads.accuracy, heads.cross_entropy], feed(val_idx))
+        if len(val):
+            validation_summaries, validation_accuracy, val_cross_entropy = sess.run(
+                [heads.validation_summaries, heads.accuracy, heads.cross_entropy], feed(val))
+            # the whole validation set as well: the curves the learning-rate facts are read from (the same
+            # pass when the codelab's batch is the whole set, -1)
+            full_accuracy, full_cross_entropy = ((validation_accuracy, val_cross_entropy) if val is val_idx
+                                                 else sess.run([heads.accuracy, heads.cross_entropy], feed(val_idx)))
         now = _dt.datetime.now()
         for k in range(n):
             writers[k][0].add_summary(train_summaries[k], i)
